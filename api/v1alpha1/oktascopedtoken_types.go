@@ -1,5 +1,5 @@
 /*
-Copyright 2026.
+Copyright 2026 The okta-token-operator Authors.
 
 Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
@@ -21,67 +21,256 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// EDIT THIS FILE!  THIS IS SCAFFOLDING FOR YOU TO OWN!
-// NOTE: json tags are required.  Any new fields you add must have json tags for the fields to be serialized.
+// GrantType is the OAuth 2.0 grant the operator uses to obtain tokens.
+// +kubebuilder:validation:Enum=AuthorizationCode;ClientCredentials
+type GrantType string
 
-// OktaScopedTokenSpec defines the desired state of OktaScopedToken
-type OktaScopedTokenSpec struct {
-	// INSERT ADDITIONAL SPEC FIELDS - desired state of cluster
-	// Important: Run "make" to regenerate code after modifying this file
-	// The following markers will use OpenAPI v3 schema to validate the value
-	// More info: https://book.kubebuilder.io/reference/markers/crd-validation.html
+const (
+	// GrantAuthorizationCode is the authorization-code grant with PKCE, for an
+	// Okta web app: a person signs in once, the operator keeps the refresh token.
+	GrantAuthorizationCode GrantType = "AuthorizationCode"
+	// GrantClientCredentials is the client-credentials grant with
+	// private_key_jwt client authentication, for an Okta API service app.
+	GrantClientCredentials GrantType = "ClientCredentials"
+)
 
-	// foo is an example field of OktaScopedToken. Edit oktascopedtoken_types.go to remove/update
-	// +optional
-	Foo *string `json:"foo,omitempty"`
+// SecretKeyReference names one key of a Secret in the resource's namespace.
+type SecretKeyReference struct {
+	// name of the Secret, in the same namespace as the OktaScopedToken.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+
+	// key within the Secret's data.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	// +required
+	Key string `json:"key"`
 }
 
-// OktaScopedTokenStatus defines the observed state of OktaScopedToken.
+// PrivateKeyReference names the Secret key that holds the PEM-encoded private
+// key of an Okta service app (PKCS#1 or PKCS#8 RSA, or EC P-256).
+type PrivateKeyReference struct {
+	SecretKeyReference `json:",inline"`
+
+	// keyID is the "kid" of the public key registered with the Okta app.
+	// It is sent in the client assertion's header so Okta can pick the key
+	// when the app has more than one. Optional.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	KeyID string `json:"keyID,omitempty"`
+}
+
+// SecretTemplate holds metadata applied to the token Secret.
+type SecretTemplate struct {
+	// labels added to the token Secret, next to the operator's own labels.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// annotations added to the token Secret.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// OktaScopedTokenSpec is what the user asks for: a token for these scopes,
+// from this Okta org and app, kept in this Secret, renewed at this point of
+// its lifetime.
+//
+// +kubebuilder:validation:XValidation:rule="!(has(self.renewBefore) && has(self.renewBeforePercentage))",message="set either renewBefore or renewBeforePercentage, not both"
+// +kubebuilder:validation:XValidation:rule="self.grantType != 'AuthorizationCode' || has(self.clientSecretRef)",message="clientSecretRef is required when grantType is AuthorizationCode: name the Secret that holds the Okta web app's client secret"
+// +kubebuilder:validation:XValidation:rule="self.grantType != 'ClientCredentials' || has(self.privateKeyRef)",message="privateKeyRef is required when grantType is ClientCredentials: name the Secret that holds the Okta service app's private key (PEM)"
+// +kubebuilder:validation:XValidation:rule="self.grantType != 'ClientCredentials' || !has(self.clientSecretRef)",message="clientSecretRef is not used with grantType ClientCredentials: Okta service apps authenticate with privateKeyRef (private_key_jwt)"
+// +kubebuilder:validation:XValidation:rule="self.grantType != 'AuthorizationCode' || !has(self.privateKeyRef)",message="privateKeyRef is only used with grantType ClientCredentials"
+// +kubebuilder:validation:XValidation:rule="self.grantType != 'ClientCredentials' || self.scopes.all(s, !s.endsWith('.self') && s != 'openid' && s != 'offline_access' && s != 'profile' && s != 'email')",message="grantType ClientCredentials cannot request user scopes: remove openid, profile, email, offline_access and any *.self scope"
+type OktaScopedTokenSpec struct {
+	// oktaDomain is the base URL of the Okta org, such as
+	// https://dev-123456.okta.com. Its org authorization server mints the
+	// okta.* scopes. It must be https; http is accepted only for loopback
+	// hosts (local development, together with the operator's
+	// --allow-insecure-issuers flag).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['https', 'http']",message="oktaDomain must be a URL such as https://dev-123456.okta.com"
+	// +kubebuilder:validation:XValidation:rule="!isURL(self) || url(self).getScheme() != 'http' || url(self).getHostname() in ['localhost', '127.0.0.1', '::1']",message="oktaDomain must use https://; http:// is allowed only for localhost, 127.0.0.1 or ::1"
+	// +kubebuilder:validation:XValidation:rule="!isURL(self) || url(self).getEscapedPath() in ['', '/']",message="oktaDomain must be the org's base URL without a path, such as https://dev-123456.okta.com; use authorizationServerID for a custom authorization server"
+	// +kubebuilder:validation:XValidation:rule="!isURL(self) || url(self).getQuery().size() == 0",message="oktaDomain must not have a query string"
+	// +required
+	OktaDomain string `json:"oktaDomain"`
+
+	// authorizationServerID selects a custom authorization server, such as
+	// "default" or "aus1a2b3c4d". Leave it empty for the org authorization
+	// server, the only one that can mint okta.* scopes.
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]*$`
+	// +optional
+	AuthorizationServerID string `json:"authorizationServerID,omitempty"`
+
+	// clientID is the Okta app's client ID, such as 0oa1b2c3d4e5f6g7h8i9.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._~-]+$`
+	// +required
+	ClientID string `json:"clientID"`
+
+	// grantType is how the operator obtains tokens: AuthorizationCode (an
+	// Okta web app; a person signs in once at status.authorizationURL) or
+	// ClientCredentials (an Okta API service app with a private key).
+	// +kubebuilder:default=AuthorizationCode
+	// +optional
+	GrantType GrantType `json:"grantType,omitempty"`
+
+	// clientSecretRef names the Secret key holding the web app's client
+	// secret, used with client_secret_basic. Required for AuthorizationCode.
+	// +optional
+	ClientSecretRef *SecretKeyReference `json:"clientSecretRef,omitempty"`
+
+	// privateKeyRef names the Secret key holding the service app's private
+	// key in PEM (RSA or EC P-256), used for private_key_jwt client
+	// authentication. Required for ClientCredentials.
+	// +optional
+	PrivateKeyRef *PrivateKeyReference `json:"privateKeyRef,omitempty"`
+
+	// scopes the token is limited to, such as okta.logs.read. For
+	// AuthorizationCode the operator adds openid and offline_access itself.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:items:Pattern=`^[\x21\x23-\x5B\x5D-\x7E]+$`
+	// +listType=set
+	// +required
+	Scopes []string `json:"scopes"`
+
+	// secretName is the name of the token Secret in the resource's
+	// namespace. Defaults to the resource's name.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+
+	// secretTemplate holds labels and annotations copied onto the token
+	// Secret.
+	// +optional
+	SecretTemplate *SecretTemplate `json:"secretTemplate,omitempty"`
+
+	// renewBefore is how long before the access token expires the operator
+	// renews it, such as 15m. Between 10s and 24h. When neither renewBefore
+	// nor renewBeforePercentage is set, the token is renewed once two thirds
+	// of its lifetime has passed. If renewBefore is longer than the token's
+	// lifetime, the default rule applies.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Format=duration
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10s') && duration(self) <= duration('24h')",message="renewBefore must be between 10s and 24h"
+	// +optional
+	RenewBefore *metav1.Duration `json:"renewBefore,omitempty"`
+
+	// renewBeforePercentage renews the token when this share of its lifetime
+	// is left, such as 33 (renew with a third of the lifetime left).
+	// Between 5 and 95.
+	// +kubebuilder:validation:Minimum=5
+	// +kubebuilder:validation:Maximum=95
+	// +optional
+	RenewBeforePercentage *int32 `json:"renewBeforePercentage,omitempty"`
+
+	// revokeOnDelete revokes the refresh token at Okta when the resource is
+	// deleted. Defaults to true.
+	// +kubebuilder:default=true
+	// +optional
+	RevokeOnDelete *bool `json:"revokeOnDelete,omitempty"`
+}
+
+// OktaScopedTokenStatus is what the operator observed. It never holds a
+// token, a code or a secret.
 type OktaScopedTokenStatus struct {
-	// INSERT ADDITIONAL STATUS FIELD - define observed state of cluster
-	// Important: Run "make" to regenerate code after modifying this file
+	// observedGeneration is the metadata.generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// For Kubernetes API conventions, see:
-	// https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#typical-status-properties
-
-	// conditions represent the current state of the OktaScopedToken resource.
-	// Each condition has a unique type and reflects the status of a specific aspect of the resource.
-	//
-	// Standard condition types include:
-	// - "Available": the resource is fully functional
-	// - "Progressing": the resource is being created or updated
-	// - "Degraded": the resource failed to reach or maintain its desired state
-	//
-	// The status of each condition is one of True, False, or Unknown.
+	// conditions: Ready is always present; Reconciling and Stalled appear
+	// only while true. Stalled means retrying cannot help until the spec,
+	// a referenced Secret or the Okta app changes.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// authorizationURL is where a person signs in to grant the token. It is
+	// set only while a sign-in is needed, and replaced by a new one when it
+	// expires.
+	// +optional
+	AuthorizationURL string `json:"authorizationURL,omitempty"`
+
+	// authorizationExpiresAt is when authorizationURL stops being accepted.
+	// +optional
+	AuthorizationExpiresAt *metav1.Time `json:"authorizationExpiresAt,omitempty"`
+
+	// authorizedSubject is who signed in, from the ID token.
+	// +optional
+	AuthorizedSubject string `json:"authorizedSubject,omitempty"`
+
+	// grantedScopes are the scopes Okta granted, as its token response said.
+	// +listType=atomic
+	// +optional
+	GrantedScopes []string `json:"grantedScopes,omitempty"`
+
+	// expiresAt is when the current access token expires.
+	// +optional
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+
+	// renewalTime is when the next rotation is due.
+	// +optional
+	RenewalTime *metav1.Time `json:"renewalTime,omitempty"`
+
+	// lastRotationTime is when the token Secret last received a new token.
+	// +optional
+	LastRotationTime *metav1.Time `json:"lastRotationTime,omitempty"`
+
+	// rotations counts the tokens issued since the last sign-in.
+	// +optional
+	Rotations int64 `json:"rotations,omitempty"`
+
+	// failedAttempts counts token requests that failed since the last
+	// success.
+	// +optional
+	FailedAttempts int32 `json:"failedAttempts,omitempty"`
+
+	// lastFailureTime is when the last token request failed.
+	// +optional
+	LastFailureTime *metav1.Time `json:"lastFailureTime,omitempty"`
 }
 
+// OktaScopedToken keeps a scoped "OAuth for Okta" access token in a Secret
+// and renews it before it expires.
+//
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-
-// OktaScopedToken is the Schema for the oktascopedtokens API
+// +kubebuilder:resource:shortName=ost,categories=okta
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Expires",type=string,JSONPath=`.status.expiresAt`
+// +kubebuilder:printcolumn:name="Renewal",type=string,JSONPath=`.status.renewalTime`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type OktaScopedToken struct {
 	metav1.TypeMeta `json:",inline"`
 
-	// metadata is a standard object metadata
+	// metadata is standard object metadata.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitzero"`
 
-	// spec defines the desired state of OktaScopedToken
+	// spec is the token wanted.
 	// +required
 	Spec OktaScopedTokenSpec `json:"spec"`
 
-	// status defines the observed state of OktaScopedToken
+	// status is what the operator observed.
 	// +optional
 	Status OktaScopedTokenStatus `json:"status,omitzero"`
 }
 
 // +kubebuilder:object:root=true
 
-// OktaScopedTokenList contains a list of OktaScopedToken
+// OktaScopedTokenList contains a list of OktaScopedToken.
 type OktaScopedTokenList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitzero"`

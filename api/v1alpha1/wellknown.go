@@ -1,0 +1,77 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+// Condition types, following kstatus: Ready is always present, Reconciling
+// and Stalled only while true.
+const (
+	ConditionReady       = "Ready"
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
+)
+
+// Reasons a user sees in `kubectl get ost`.
+const (
+	ReasonIssued                  = "Issued"
+	ReasonAuthorizationRequired   = "AuthorizationRequired"
+	ReasonReauthorizationRequired = "ReauthorizationRequired"
+	ReasonRotationFailing         = "RotationFailing"
+	ReasonExpired                 = "Expired"
+	ReasonInvalidSpec             = "InvalidSpec"
+	ReasonSecretNotFound          = "SecretNotFound"
+	ReasonInvalidPrivateKey       = "InvalidPrivateKey"
+	ReasonDiscoveryFailed         = "DiscoveryFailed"
+	ReasonInsecureIssuer          = "InsecureIssuer"
+	ReasonInvalidClient           = "InvalidClient"
+	ReasonScopesNotGranted        = "ScopesNotGranted"
+	ReasonTokenRequestFailed      = "TokenRequestFailed"
+	ReasonRateLimited             = "RateLimited"
+	ReasonProgressing             = "Progressing"
+)
+
+// Labels and annotations the operator reads or writes.
+const (
+	// LabelManagedBy marks every Secret the operator manages; the informer
+	// cache holds only Secrets with this label.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is LabelManagedBy's value.
+	ManagedByValue = "okta-token-operator"
+	// LabelToken names the OktaScopedToken a token Secret belongs to.
+	LabelToken = "oktatoken.dev/token"
+	// LabelOwnerNamespace and LabelOwnerName name the OktaScopedToken a
+	// state Secret belongs to (the state Secret lives in another namespace,
+	// so it cannot carry an owner reference).
+	LabelOwnerNamespace = "oktatoken.dev/owner-namespace"
+	LabelOwnerName      = "oktatoken.dev/owner-name"
+
+	// AnnotationRenewRequestedAt rotates the token now, once per distinct value.
+	AnnotationRenewRequestedAt = "oktatoken.dev/renew-requested-at"
+	// AnnotationReauthorizeRequestedAt starts a new sign-in, once per
+	// distinct value, keeping the current token until the new one arrives.
+	AnnotationReauthorizeRequestedAt = "oktatoken.dev/reauthorize-requested-at"
+
+	// Finalizer revokes the grant and removes the state Secret on delete.
+	Finalizer = "oktatoken.dev/finalizer"
+)
+
+// Keys of the token Secret, the one workloads mount.
+const (
+	TokenSecretAccessToken = "access_token"
+	TokenSecretTokenType   = "token_type"
+	TokenSecretExpiry      = "expiry"
+	TokenSecretScope       = "scope"
+)
