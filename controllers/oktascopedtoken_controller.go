@@ -1,5 +1,5 @@
 /*
-Copyright 2026.
+Copyright 2026 The okta-token-operator Authors.
 
 Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
@@ -16,48 +16,784 @@ limitations under the License.
 
 package controllers
 
+// The OktaScopedToken reconciler watches OktaScopedTokens, the token Secrets
+// they own and their state Secrets in the operator's namespace. It decides
+// whether a token is needed (none yet, renewal due, a manual trigger, a spec
+// change), obtains it the way the grant type says (a sign-in URL for a person,
+// a refresh, or a client-credentials request), persists it to the state
+// Secret before anything else, publishes it to the token Secret, and reports
+// in status. Its steps are small functions run in order; status is patched
+// once, at the end.
+//
+// Between rotations it writes nothing: an unchanged Secret is not rewritten
+// and an unchanged status is not patched, and it requeues at exactly the
+// renewal time instead of polling.
+
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
-	oktatokenv1alpha1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/creds"
+	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
+	"github.com/okta-token-operator/okta-token-operator/internal/okta"
+	"github.com/okta-token-operator/okta-token-operator/internal/policy"
+	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
-// OktaScopedTokenReconciler reconciles a OktaScopedToken object
+// OktaScopedTokenReconciler reconciles an OktaScopedToken object.
 type OktaScopedTokenReconciler struct {
+	// Client reads through the cache, which holds only managed Secrets.
 	client.Client
-	Scheme *runtime.Scheme
+	// APIReader reads the user's client-secret and key Secrets, which the
+	// cache does not hold, and state Secrets where staleness matters.
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
+	Clock     clock.PassiveClock
+	Okta      *okta.Client
+	Discovery *okta.Discoverer
+	// StateNamespace holds the state Secrets.
+	StateNamespace string
+	// CallbackURL is the redirect URI registered with the Okta app.
+	CallbackURL string
+	// AuthorizationURLTTL is how long a sign-in URL stays valid.
+	AuthorizationURLTTL     time.Duration
+	MaxConcurrentReconciles int
+
+	// unpersisted holds tokens Okta issued whose state-Secret write failed,
+	// so the write is retried from memory while Okta's grace period still
+	// honours the refresh token it replaced.
+	unpersisted sync.Map // types.NamespacedName -> *state.Grant
+	// rateLimited holds, per resource, when Okta's rate limit resets.
+	rateLimited sync.Map // types.NamespacedName -> time.Time
+	// revokeAttempts counts failed revocations during deletion.
+	revokeAttempts sync.Map // types.NamespacedName -> int
 }
 
-// +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens,verbs=get;list;watch;create;update;patch;delete
+// Revocation on delete is tried this many times before the resource is let
+// go with a Warning event, so deletion never hangs on an unreachable Okta.
+const maxRevokeAttempts = 3
+
+// +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile is part of the main kubernetes reconciliation loop which aims to
-// move the current state of the cluster closer to the desired state.
-// TODO(user): Modify the Reconcile function to compare the state specified by
-// the OktaScopedToken object against the actual cluster state, and then
-// perform operations to make the cluster state reflect the state specified by
-// the user.
-//
-// For more details, check Reconcile and its Result here:
-// - https://pkg.go.dev/sigs.k8s.io/controller-runtime@v0.25.0/pkg/reconcile
-func (r *OktaScopedTokenReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	_ = logf.FromContext(ctx)
+// Reconcile runs the steps for one OktaScopedToken.
+func (r *OktaScopedTokenReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	obj := &v1.OktaScopedToken{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			metrics.Forget(req.Namespace, req.Name)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, obj)
+	}
+	if controllerutil.AddFinalizer(obj, v1.Finalizer) {
+		if err := r.Update(ctx, obj); err != nil {
+			return ctrl.Result{}, fmt.Errorf("adding the finalizer: %w", err)
+		}
+	}
 
-	// TODO(user): your logic here
+	run := &reconcileRun{r: r, obj: obj, before: obj.DeepCopy(), now: r.Clock.Now(), key: req.NamespacedName}
+	defer func() {
+		if err := run.patchStatus(ctx); err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+		metrics.Observe(obj, run.now)
+	}()
+	return run.reconcile(ctx)
+}
 
+// reconcileRun is one pass over one resource.
+type reconcileRun struct {
+	r      *OktaScopedTokenReconciler
+	obj    *v1.OktaScopedToken
+	before *v1.OktaScopedToken
+	key    types.NamespacedName
+	now    time.Time
+
+	creds       creds.Credentials
+	endpoints   okta.Endpoints
+	stateSecret *corev1.Secret
+	state       state.State
+	// requeue collects the times something will be due; the earliest wins.
+	requeue []time.Time
+	// newToken is set when this pass obtained a token.
+	newToken bool
+	// grantDropped explains why the stored grant was discarded.
+	grantDropped string
+	// reported is set once a failure has set Ready; reportReady leaves it.
+	reported bool
+}
+
+func (run *reconcileRun) reconcile(ctx context.Context) (ctrl.Result, error) {
+	steps := []func(context.Context) (done bool, err error){
+		run.loadCredentials,
+		run.discover,
+		run.loadState,
+		run.persistUnpersisted,
+		run.checkGrantMatchesSpec,
+		run.obtainToken,
+		run.ensureSignIn,
+		run.publishToken,
+		run.reportReady,
+	}
+	for _, step := range steps {
+		done, err := step(ctx)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if done {
+			break
+		}
+	}
+	return run.result(), nil
+}
+
+// loadCredentials reads the client secret or private key. A missing Secret
+// or a bad key stalls the resource until the Secret changes.
+func (run *reconcileRun) loadCredentials(ctx context.Context) (bool, error) {
+	c, err := creds.Load(ctx, run.r.APIReader, run.obj)
+	var ce *creds.Error
+	if errors.As(err, &ce) {
+		run.stall(ce.Reason, ce.Message)
+		return true, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	run.creds = c
+	return false, nil
+}
+
+// discover finds the authorization server's endpoints.
+func (run *reconcileRun) discover(ctx context.Context) (bool, error) {
+	ep, err := run.r.Discovery.Discover(ctx, run.obj.Spec.OktaDomain, run.obj.Spec.AuthorizationServerID)
+	var insecure *okta.InsecureIssuerError
+	if errors.As(err, &insecure) {
+		run.stall(v1.ReasonInsecureIssuer, insecure.Error())
+		return true, nil
+	}
+	if err != nil {
+		run.transientFailure(v1.ReasonDiscoveryFailed, fmt.Sprintf(
+			"cannot read the authorization server's metadata (check spec.oktaDomain and authorizationServerID): %v", err), time.Time{})
+		return true, nil
+	}
+	run.endpoints = ep
+	return false, nil
+}
+
+// loadState reads the state Secret; a missing one is an empty state.
+func (run *reconcileRun) loadState(ctx context.Context) (bool, error) {
+	s := &corev1.Secret{}
+	err := run.r.Get(ctx, types.NamespacedName{Namespace: run.r.StateNamespace, Name: state.SecretName(run.key)}, s)
+	switch {
+	case apierrors.IsNotFound(err):
+		run.stateSecret = nil
+	case err != nil:
+		return true, fmt.Errorf("reading the state Secret: %w", err)
+	default:
+		run.stateSecret = s
+	}
+	run.state = state.Decode(run.stateSecret)
+	return false, nil
+}
+
+// persistUnpersisted retries the write of a token Okta issued but an earlier
+// pass failed to store.
+func (run *reconcileRun) persistUnpersisted(ctx context.Context) (bool, error) {
+	v, ok := run.r.unpersisted.Load(run.key)
+	if !ok {
+		return false, nil
+	}
+	g := v.(*state.Grant)
+	next := run.state
+	next.Grant = g
+	if err := run.saveState(ctx, next); err != nil {
+		return true, fmt.Errorf("storing the token issued earlier (kept in memory, retrying): %w", err)
+	}
+	run.r.unpersisted.Delete(run.key)
+	run.newToken = true
+	return false, nil
+}
+
+// checkGrantMatchesSpec drops a grant made for another domain, client,
+// grant type or scope set: it no longer answers the spec.
+func (run *reconcileRun) checkGrantMatchesSpec(ctx context.Context) (bool, error) {
+	g := run.state.Grant
+	if g == nil || g.Fingerprint == state.Fingerprint(run.obj.Spec) {
+		return false, nil
+	}
+	next := run.state
+	next.Grant = nil
+	if err := run.saveState(ctx, next); err != nil {
+		return true, err
+	}
+	run.grantDropped = "the spec changed (domain, client, grant type or scopes), so the stored grant no longer applies"
+	run.event(corev1.EventTypeNormal, "GrantReset", "%s", run.grantDropped)
+	return false, nil
+}
+
+// obtainToken requests a token when one is due and the grant allows it
+// without a person: a refresh, or a client-credentials request.
+func (run *reconcileRun) obtainToken(ctx context.Context) (bool, error) {
+	g := run.state.Grant
+	spec := run.obj.Spec
+	canRequest := spec.GrantType == v1.GrantClientCredentials || (g != nil && g.RefreshToken != "")
+	if !canRequest {
+		return false, nil
+	}
+	due, why := run.tokenDue()
+	if !due {
+		return false, nil
+	}
+	if wait := run.retryNotBefore(); run.now.Before(wait) {
+		run.requeueAt(wait)
+		return false, nil
+	}
+	log.FromContext(ctx).V(1).Info("requesting a token", "why", why)
+	start := run.r.Clock.Now()
+	var tok *okta.Token
+	var err error
+	grant := string(spec.GrantType)
+	if spec.GrantType == v1.GrantClientCredentials {
+		tok, err = run.r.Okta.ClientCredentials(ctx, run.endpoints, spec.ClientID, run.creds.Key, spec.Scopes)
+	} else {
+		tok, err = run.r.Okta.Refresh(ctx, run.endpoints, *run.creds.App, g.RefreshToken)
+	}
+	metrics.TokenRequest(grant, err, run.r.Clock.Since(start))
+	if err != nil {
+		return run.tokenRequestFailed(ctx, err)
+	}
+	origin := state.OriginRefresh
+	if spec.GrantType == v1.GrantClientCredentials {
+		origin = state.OriginMint
+	}
+	next := run.state
+	next.Grant = grantFromToken(tok, spec, origin, g)
+	next.RenewHandled = run.obj.Annotations[v1.AnnotationRenewRequestedAt]
+	// The new refresh token is persisted before the access token is
+	// published: if this write fails, the token waits in memory and the
+	// next pass retries the write while Okta's grace period still honours
+	// the refresh token it replaced.
+	if err := run.saveState(ctx, next); err != nil {
+		run.r.unpersisted.Store(run.key, next.Grant)
+		return true, fmt.Errorf("storing the new token (kept in memory, retrying): %w", err)
+	}
+	run.newToken = true
+	run.obj.Status.FailedAttempts = 0
+	run.obj.Status.LastFailureTime = nil
+	run.r.rateLimited.Delete(run.key)
+	return false, nil
+}
+
+// tokenDue says whether a new token should be requested now, and why.
+func (run *reconcileRun) tokenDue() (bool, string) {
+	g := run.state.Grant
+	if !g.HasToken() {
+		return true, "no token yet"
+	}
+	if v := run.obj.Annotations[v1.AnnotationRenewRequestedAt]; v != "" && v != run.state.RenewHandled {
+		return true, "renewal requested by annotation"
+	}
+	renewal := policy.RenewalTime(g.IssuedAt, g.Expiry, run.obj.Spec, run.obj.UID)
+	if !run.now.Before(renewal) {
+		return true, "renewal time reached"
+	}
+	return false, ""
+}
+
+// retryNotBefore is the earliest time another token request may be made
+// after failures: the backoff, or Okta's rate-limit reset.
+func (run *reconcileRun) retryNotBefore() time.Time {
+	var t time.Time
+	st := run.obj.Status
+	if st.FailedAttempts > 0 && st.LastFailureTime != nil {
+		t = st.LastFailureTime.Add(policy.Backoff(st.FailedAttempts, run.obj.UID))
+	}
+	if v, ok := run.r.rateLimited.Load(run.key); ok && v.(time.Time).After(t) {
+		t = v.(time.Time)
+	}
+	return t
+}
+
+func (run *reconcileRun) tokenRequestFailed(ctx context.Context, err error) (bool, error) {
+	var oe *okta.Error
+	if !errors.As(err, &oe) {
+		oe = &okta.Error{Class: okta.Transient, Op: "requesting a token"}
+	}
+	hint := ""
+	switch oe.Class {
+	case okta.GrantInvalid:
+		// The grant is gone. Keep the current access token until it
+		// expires; a person must sign in again.
+		next := run.state
+		if next.Grant != nil {
+			g := *next.Grant
+			g.RefreshToken = ""
+			next.Grant = &g
+		}
+		if err := run.saveState(ctx, next); err != nil {
+			return true, err
+		}
+		run.grantDropped = fmt.Sprintf("Okta no longer accepts the refresh token (%s)", oe.Error())
+		run.event(corev1.EventTypeWarning, v1.ReasonReauthorizationRequired,
+			"%s; a person must sign in again at status.authorizationURL", run.grantDropped)
+		return false, nil
+	case okta.ClientInvalid:
+		hint = "check spec.clientID and the app's credentials in the referenced Secret"
+		if run.obj.Spec.GrantType == v1.GrantClientCredentials {
+			hint = "check spec.clientID and that the app's public key (JWKS) matches the private key in the referenced Secret"
+		}
+		run.failed(oe)
+		run.stall(v1.ReasonInvalidClient, fmt.Sprintf("%s; %s", oe.Error(), hint))
+		return false, nil
+	case okta.ScopesRefused:
+		hint = fmt.Sprintf("grant %s to the app in the Okta Admin Console, Okta API Scopes tab", joinScopes(run.obj.Spec.Scopes))
+		run.failed(oe)
+		run.stall(v1.ReasonScopesNotGranted, fmt.Sprintf("%s; %s", oe.Error(), hint))
+		return false, nil
+	case okta.RateLimited:
+		run.failed(oe)
+		wait := run.now.Add(policy.RateLimitWait(run.now, oe.RetryAt))
+		run.r.rateLimited.Store(run.key, wait)
+		run.transientFailure(v1.ReasonRateLimited, fmt.Sprintf("%s; waiting until %s before the next request",
+			oe.Error(), wait.UTC().Format(time.RFC3339)), wait)
+		return false, nil
+	case okta.Permanent:
+		run.failed(oe)
+		run.stall(v1.ReasonTokenRequestFailed, oe.Error())
+		return false, nil
+	}
+	run.failed(oe)
+	run.transientFailure(v1.ReasonTokenRequestFailed, oe.Error(), time.Time{})
+	return false, nil
+}
+
+// failed records a failed token request in status.
+func (run *reconcileRun) failed(err error) {
+	st := &run.obj.Status
+	st.FailedAttempts++
+	t := metav1.NewTime(run.now)
+	st.LastFailureTime = &t
+	run.event(corev1.EventTypeWarning, "RotationFailed", "%v", err)
+}
+
+// ensureSignIn publishes a sign-in URL while the grant needs a person: no
+// refresh token yet, a revoked grant, or a re-authorization requested.
+func (run *reconcileRun) ensureSignIn(ctx context.Context) (bool, error) {
+	spec := run.obj.Spec
+	st := &run.obj.Status
+	g := run.state.Grant
+	reauth := run.obj.Annotations[v1.AnnotationReauthorizeRequestedAt]
+	reauthRequested := reauth != "" && reauth != run.state.ReauthorizeHandled
+	needed := spec.GrantType == v1.GrantAuthorizationCode && (g == nil || g.RefreshToken == "" || reauthRequested)
+	if !needed {
+		st.AuthorizationURL = ""
+		st.AuthorizationExpiresAt = nil
+		if run.state.Pending != nil {
+			// A sign-in link made while the callback was storing a grant:
+			// nothing needs it now, so it must stop working.
+			next := run.state
+			next.Pending = nil
+			if err := run.saveState(ctx, next); err != nil {
+				return true, err
+			}
+		}
+		return false, nil
+	}
+	fp := state.Fingerprint(spec)
+	if p := run.state.Pending; p != nil && !reauthRequested && p.Fingerprint == fp && p.RedirectURI == run.r.CallbackURL &&
+		run.now.Before(p.ExpiresAt) && p.AuthorizationURL != "" {
+		st.AuthorizationURL = p.AuthorizationURL
+		exp := metav1.NewTime(p.ExpiresAt)
+		st.AuthorizationExpiresAt = &exp
+		run.requeueAt(p.ExpiresAt)
+		return false, nil
+	}
+	login, err := okta.NewPendingLogin(run.now, run.r.AuthorizationURLTTL)
+	if err != nil {
+		return true, err
+	}
+	scopes := append([]string{"openid", "offline_access"}, spec.Scopes...)
+	next := run.state
+	next.Pending = &state.PendingLogin{
+		StateHash: login.StateHash, Verifier: login.Verifier, ExpiresAt: login.ExpiresAt,
+		RedirectURI: run.r.CallbackURL, Fingerprint: fp,
+		AuthorizationURL: okta.AuthCodeURL(run.endpoints, spec.ClientID, run.r.CallbackURL, dedupe(scopes), login),
+	}
+	if reauthRequested {
+		next.ReauthorizeHandled = reauth
+	}
+	// The write is guarded by the cached copy's resourceVersion: a pass
+	// working from a stale cache fails with a conflict here instead of
+	// replacing a link someone may already be using.
+	if err := run.saveState(ctx, next); err != nil {
+		return true, err
+	}
+	st.AuthorizationURL = next.Pending.AuthorizationURL
+	exp := metav1.NewTime(login.ExpiresAt)
+	st.AuthorizationExpiresAt = &exp
+	run.requeueAt(login.ExpiresAt)
+	run.event(corev1.EventTypeNormal, v1.ReasonAuthorizationRequired,
+		"a person must sign in to grant %s: open status.authorizationURL before %s",
+		joinScopes(spec.Scopes), login.ExpiresAt.UTC().Format(time.RFC3339))
+	return false, nil
+}
+
+// publishToken makes the token Secret match the current token.
+func (run *reconcileRun) publishToken(ctx context.Context) (bool, error) {
+	g := run.state.Grant
+	if !g.HasToken() {
+		return false, nil
+	}
+	if err := run.r.ensureTokenSecret(ctx, run.obj, g); err != nil {
+		return true, err
+	}
+	st := &run.obj.Status
+	issued := metav1.NewTime(g.IssuedAt)
+	if st.LastRotationTime == nil || !st.LastRotationTime.Equal(&issued) {
+		// A token this status has not reported yet: from a sign-in (the
+		// callback stored it), or from a refresh above.
+		if g.Origin == state.OriginLogin {
+			st.Rotations = 0
+			run.event(corev1.EventTypeNormal, "Authorized", "signed in as %s; token for %s issued, expires %s",
+				orUnknown(g.Subject), joinScopes(g.Scopes), g.Expiry.UTC().Format(time.RFC3339))
+		} else {
+			st.Rotations++
+			run.event(corev1.EventTypeNormal, "Rotated", "new token for %s issued, expires %s",
+				joinScopes(g.Scopes), g.Expiry.UTC().Format(time.RFC3339))
+		}
+		st.LastRotationTime = &issued
+	}
+	exp := metav1.NewTime(g.Expiry)
+	st.ExpiresAt = &exp
+	st.GrantedScopes = g.Scopes
+	st.AuthorizedSubject = g.Subject
+	if g.RefreshToken != "" || run.obj.Spec.GrantType == v1.GrantClientCredentials {
+		renewal := metav1.NewTime(policy.RenewalTime(g.IssuedAt, g.Expiry, run.obj.Spec, run.obj.UID))
+		st.RenewalTime = &renewal
+		run.requeueAt(renewal.Time)
+	} else {
+		st.RenewalTime = nil
+	}
+	run.requeueAt(g.Expiry)
+	return false, nil
+}
+
+// reportReady sets Ready from what the steps found.
+func (run *reconcileRun) reportReady(context.Context) (bool, error) {
+	if run.reported {
+		return false, nil
+	}
+	st := &run.obj.Status
+	g := run.state.Grant
+	valid := g.HasToken() && run.now.Before(g.Expiry)
+	if st.AuthorizationURL != "" {
+		reason := v1.ReasonAuthorizationRequired
+		msg := "a person must sign in at status.authorizationURL to grant " + joinScopes(run.obj.Spec.Scopes)
+		if run.grantDropped != "" || (g != nil && g.RefreshToken == "") {
+			reason = v1.ReasonReauthorizationRequired
+			if run.grantDropped != "" {
+				msg = run.grantDropped + "; " + msg
+			}
+		}
+		if valid {
+			msg += fmt.Sprintf("; the current token stays in place until it expires at %s", g.Expiry.UTC().Format(time.RFC3339))
+		}
+		run.setReady(metav1.ConditionFalse, reason, msg)
+		meta.RemoveStatusCondition(&st.Conditions, v1.ConditionStalled)
+		meta.RemoveStatusCondition(&st.Conditions, v1.ConditionReconciling)
+		return false, nil
+	}
+	if !valid {
+		if g.HasToken() {
+			run.setReady(metav1.ConditionFalse, v1.ReasonExpired, "the token expired at "+g.Expiry.UTC().Format(time.RFC3339))
+		}
+		return false, nil
+	}
+	renewal := ""
+	if st.RenewalTime != nil {
+		renewal = "; renews at " + st.RenewalTime.UTC().Format(time.RFC3339)
+	}
+	run.setReady(metav1.ConditionTrue, v1.ReasonIssued, fmt.Sprintf("token for %s is valid until %s%s",
+		joinScopes(g.Scopes), g.Expiry.UTC().Format(time.RFC3339), renewal))
+	meta.RemoveStatusCondition(&st.Conditions, v1.ConditionStalled)
+	meta.RemoveStatusCondition(&st.Conditions, v1.ConditionReconciling)
+	return false, nil
+}
+
+// stall reports a failure retrying cannot fix. The current token, if still
+// valid, stays in the Secret; Ready says so.
+func (run *reconcileRun) stall(reason, msg string) {
+	run.reported = true
+	st := &run.obj.Status
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1.ConditionStalled, Status: metav1.ConditionTrue,
+		Reason: reason, Message: msg, ObservedGeneration: run.obj.Generation})
+	meta.RemoveStatusCondition(&st.Conditions, v1.ConditionReconciling)
+	run.setReady(metav1.ConditionFalse, reason, msg)
+	// Still keep the published token honest about its expiry.
+	if g := run.state.Grant; g.HasToken() {
+		run.requeueAt(g.Expiry)
+	}
+}
+
+// transientFailure reports a failure that retrying may fix: Ready stays True
+// while the current token is valid, and a retry is scheduled.
+func (run *reconcileRun) transientFailure(reason, msg string, retryAt time.Time) {
+	run.reported = true
+	st := &run.obj.Status
+	if retryAt.IsZero() {
+		retryAt = run.now.Add(policy.Backoff(max(st.FailedAttempts, 1), run.obj.UID))
+	}
+	run.requeueAt(retryAt)
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1.ConditionReconciling, Status: metav1.ConditionTrue,
+		Reason: reason, Message: msg, ObservedGeneration: run.obj.Generation})
+	meta.RemoveStatusCondition(&st.Conditions, v1.ConditionStalled)
+	g := run.state.Grant
+	if g.HasToken() && run.now.Before(g.Expiry) {
+		run.setReady(metav1.ConditionTrue, v1.ReasonRotationFailing, fmt.Sprintf(
+			"the current token is valid until %s, but renewing it fails: %s", g.Expiry.UTC().Format(time.RFC3339), msg))
+		run.requeueAt(g.Expiry)
+		return
+	}
+	run.setReady(metav1.ConditionFalse, reason, msg)
+}
+
+func (run *reconcileRun) setReady(status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(&run.obj.Status.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: status,
+		Reason: reason, Message: msg, ObservedGeneration: run.obj.Generation})
+}
+
+// saveState writes the state Secret, creating it when missing, and makes
+// the new state this pass's view.
+func (run *reconcileRun) saveState(ctx context.Context, next state.State) error {
+	s := run.stateSecret
+	if s == nil {
+		s = state.NewSecret(run.r.StateNamespace, run.key)
+		state.Encode(next, s)
+		if err := run.r.Create(ctx, s); err != nil {
+			return fmt.Errorf("creating the state Secret: %w", err)
+		}
+	} else {
+		s = s.DeepCopy()
+		state.Encode(next, s)
+		if err := run.r.Update(ctx, s); err != nil {
+			return fmt.Errorf("updating the state Secret: %w", err)
+		}
+	}
+	run.stateSecret = s
+	run.state = next
+	return nil
+}
+
+// patchStatus patches status once, only when it changed.
+func (run *reconcileRun) patchStatus(ctx context.Context) error {
+	run.obj.Status.ObservedGeneration = run.obj.Generation
+	if equality.Semantic.DeepEqual(run.before.Status, run.obj.Status) {
+		return nil
+	}
+	if err := run.r.Status().Patch(ctx, run.obj, client.MergeFrom(run.before)); err != nil {
+		return fmt.Errorf("patching status: %w", client.IgnoreNotFound(err))
+	}
+	return nil
+}
+
+func (run *reconcileRun) requeueAt(t time.Time) {
+	if !t.IsZero() {
+		run.requeue = append(run.requeue, t)
+	}
+}
+
+// result requeues at the earliest due time, never sooner than a second.
+func (run *reconcileRun) result() ctrl.Result {
+	if len(run.requeue) == 0 {
+		return ctrl.Result{}
+	}
+	d := slices.MinFunc(run.requeue, func(a, b time.Time) int { return a.Compare(b) }).Sub(run.now)
+	return ctrl.Result{RequeueAfter: max(d, time.Second)}
+}
+
+func (run *reconcileRun) event(eventType, reason, format string, args ...any) {
+	run.r.eventf(run.obj, eventType, reason, format, args...)
+}
+
+// eventf records an Event and logs the same line.
+func (r *OktaScopedTokenReconciler) eventf(obj *v1.OktaScopedToken, eventType, reason, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	log.Log.WithName("events").Info(msg, "reason", reason, "type", eventType,
+		"oktascopedtoken", client.ObjectKeyFromObject(obj).String())
+	if r.Recorder != nil {
+		r.Recorder.Eventf(obj, nil, eventType, reason, reason, "%s", msg)
+	}
+}
+
+// finalize revokes the grant when asked, deletes the state Secret and lets
+// the resource go. Revocation is tried a bounded number of times.
+func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaScopedToken) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(obj, v1.Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	key := client.ObjectKeyFromObject(obj)
+	stateKey := types.NamespacedName{Namespace: r.StateNamespace, Name: state.SecretName(key)}
+	s := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, stateKey, s)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, fmt.Errorf("reading the state Secret: %w", err)
+	}
+	if err == nil {
+		g := state.Decode(s).Grant
+		revoke := obj.Spec.RevokeOnDelete == nil || *obj.Spec.RevokeOnDelete
+		if revoke && g != nil && g.RefreshToken != "" && obj.Spec.GrantType == v1.GrantAuthorizationCode {
+			if err := r.revoke(ctx, obj, g.RefreshToken); err != nil {
+				n := 1
+				if v, ok := r.revokeAttempts.Load(key); ok {
+					n = v.(int) + 1
+				}
+				r.revokeAttempts.Store(key, n)
+				if n < maxRevokeAttempts {
+					log.FromContext(ctx).Info("revoking the refresh token failed; retrying", "attempt", n, "error", err.Error())
+					return ctrl.Result{RequeueAfter: time.Duration(n) * 2 * time.Second}, nil
+				}
+				r.eventf(obj, corev1.EventTypeWarning, "RevocationFailed",
+					"could not revoke the refresh token at Okta after %d attempts (%v); revoke the app's grants in the Okta Admin Console if needed", n, err)
+			} else {
+				r.eventf(obj, corev1.EventTypeNormal, "Revoked", "the refresh token was revoked at Okta")
+			}
+		}
+		if err := r.Delete(ctx, s); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("deleting the state Secret: %w", err)
+		}
+	}
+	r.revokeAttempts.Delete(key)
+	r.unpersisted.Delete(key)
+	r.rateLimited.Delete(key)
+	metrics.Forget(obj.Namespace, obj.Name)
+	controllerutil.RemoveFinalizer(obj, v1.Finalizer)
+	if err := r.Update(ctx, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
 	return ctrl.Result{}, nil
+}
+
+func (r *OktaScopedTokenReconciler) revoke(ctx context.Context, obj *v1.OktaScopedToken, refreshToken string) error {
+	c, err := creds.Load(ctx, r.APIReader, obj)
+	if err != nil {
+		return err
+	}
+	ep, err := r.Discovery.Discover(ctx, obj.Spec.OktaDomain, obj.Spec.AuthorizationServerID)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return r.Okta.Revoke(ctx, ep, *c.App, refreshToken, "refresh_token")
 }
 
 // SetupWithManager sets up the controller with the Manager.
 func (r *OktaScopedTokenReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	isStateSecret := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		return o.GetNamespace() == r.StateNamespace && o.GetLabels()[state.LabelRole] == state.RoleState
+	})
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&oktatokenv1alpha1.OktaScopedToken{}).
+		For(&v1.OktaScopedToken{}).
+		Owns(&corev1.Secret{}).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(stateSecretOwner),
+			builder.WithPredicates(isStateSecret)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
 		Named("oktascopedtoken").
 		Complete(r)
+}
+
+func stateSecretOwner(_ context.Context, o client.Object) []reconcile.Request {
+	s, ok := o.(*corev1.Secret)
+	if !ok {
+		return nil
+	}
+	if owner, ok := state.Owner(s); ok {
+		return []reconcile.Request{{NamespacedName: owner}}
+	}
+	return nil
+}
+
+func grantFromToken(tok *okta.Token, spec v1.OktaScopedTokenSpec, origin state.Origin, previous *state.Grant) *state.Grant {
+	g := &state.Grant{
+		Fingerprint:  state.Fingerprint(spec),
+		RefreshToken: tok.RefreshToken,
+		AccessToken:  tok.AccessToken,
+		TokenType:    tok.TokenType,
+		IssuedAt:     tok.IssuedAt,
+		Expiry:       tok.Expiry,
+		Scopes:       tok.Scopes,
+		Subject:      tok.Subject,
+		Origin:       origin,
+	}
+	if previous != nil {
+		if g.Subject == "" {
+			g.Subject = previous.Subject
+		}
+		if len(g.Scopes) == 0 {
+			g.Scopes = previous.Scopes
+		}
+	}
+	if len(g.Scopes) == 0 {
+		// Okta always answers with `scope`; a server that does not has
+		// granted what was asked (RFC 6749 section 5.1).
+		g.Scopes = slices.Clone(spec.Scopes)
+	}
+	return g
+}
+
+func joinScopes(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += v
+	}
+	return out
+}
+
+func dedupe(s []string) []string {
+	out := make([]string, 0, len(s))
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown user"
+	}
+	return s
 }

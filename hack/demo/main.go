@@ -1,0 +1,336 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command demo runs the operator's whole job on one machine with nothing but
+// Go: a local control plane (kube-apiserver and etcd built by
+// hack/build-control-plane.sh), the Okta-compatible dev server, and the
+// operator with its callback on localhost. It applies a sample
+// OktaScopedToken, prints the sign-in URL, waits for the token, and keeps
+// running so the rotations can be watched. Ctrl-C stops everything.
+//
+//	make demo                                  # sign in yourself in a browser
+//	make demo DEMO_ARGS='--login-as demo@example.com:Passw0rd! --exit-after-rotations 1'
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/internal/operator"
+	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
+)
+
+const (
+	demoNamespace  = "demo"
+	stateNamespace = "okta-token-operator-system"
+	tokenName      = "logs-reader"
+)
+
+func main() {
+	var (
+		oktaAddr     = flag.String("okta-addr", "127.0.0.1:9090", "Address of the Okta dev server.")
+		callbackAddr = flag.String("callback-addr", "127.0.0.1:8082", "Address of the operator's callback server.")
+		tokenTTL     = flag.Duration("access-token-ttl", 2*time.Minute, "Lifetime of the dev server's access tokens.")
+		loginAs      = flag.String("login-as", "", "USER:PASS: sign in without a person (for scripts and CI).")
+		exitAfter    = flag.Int("exit-after-rotations", 0, "Exit 0 once this many rotations happened (0: run until Ctrl-C).")
+		timeout      = flag.Duration("timeout", 0, "Give up (exit 1) after this long; 0: never.")
+		workDir      = flag.String("dir", ".demo", "Where the kubeconfig and manifests are written.")
+		verbose      = flag.Bool("v", false, "Show the operator's logs.")
+	)
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+	if err := run(ctx, demo{
+		oktaAddr: *oktaAddr, callbackAddr: *callbackAddr, tokenTTL: *tokenTTL, loginAs: *loginAs,
+		exitAfter: *exitAfter, dir: *workDir, verbose: *verbose,
+	}); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+type demo struct {
+	oktaAddr, callbackAddr string
+	tokenTTL               time.Duration
+	loginAs                string
+	exitAfter              int
+	dir                    string
+	verbose                bool
+}
+
+func say(format string, args ...any) { fmt.Printf("==> "+format+"\n", args...) }
+
+func run(ctx context.Context, d demo) error {
+	logger := logr.Discard()
+	if d.verbose {
+		logger = zap.New(zap.UseDevMode(true))
+	}
+	ctrl.SetLogger(logger)
+	dir, err := filepath.Abs(d.dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+
+	say("starting a local control plane (kube-apiserver + etcd)")
+	env, err := testenv.Start()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		say("stopping the control plane")
+		_ = env.Stop()
+	}()
+	kubeconfig, err := env.Kubeconfig(dir)
+	if err != nil {
+		return err
+	}
+	kubectl, err := testenv.Kubectl()
+	if err != nil {
+		return err
+	}
+
+	say("starting the Okta dev server on http://%s (access tokens live %s)", d.oktaAddr, d.tokenTTL)
+	callbackURL := "http://" + d.callbackAddr + "/callback"
+	okta, err := oktadev.New(oktadev.Config{AccessTokenTTL: d.tokenTTL, Issuer: "http://" + d.oktaAddr})
+	if err != nil {
+		return err
+	}
+	ol, err := net.Listen("tcp", d.oktaAddr)
+	if err != nil {
+		return fmt.Errorf("the dev server's address: %w", err)
+	}
+	if err := okta.Start(ol); err != nil {
+		return err
+	}
+	defer func() { _ = okta.Close() }()
+	if err := okta.AddWebClient(oktadev.WebClient{
+		ID: oktadev.DemoWebClientID, Secret: oktadev.DemoWebClientSecret,
+		RedirectURIs: []string{callbackURL}, GrantedScopes: []string{"okta.logs.read", "okta.users.read"},
+	}); err != nil {
+		return err
+	}
+	if err := okta.AddUser(oktadev.User{Username: oktadev.DemoUser, Password: oktadev.DemoPassword, Name: oktadev.DemoUserName}); err != nil {
+		return err
+	}
+
+	say("starting the operator (callback %s)", callbackURL)
+	cl, err := net.Listen("tcp", d.callbackAddr)
+	if err != nil {
+		return fmt.Errorf("the callback's address: %w", err)
+	}
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: stateNamespace}}); err != nil {
+		return err
+	}
+	mgr, err := operator.New(env.Config, operator.Options{
+		CallbackListener: cl, CallbackURL: callbackURL, StateNamespace: stateNamespace,
+		AllowInsecureIssuers: true, Logger: &logger,
+	})
+	if err != nil {
+		return err
+	}
+	mgrCtx, mgrCancel := context.WithCancel(ctx)
+	mgrDone := make(chan error, 1)
+	go func() { mgrDone <- mgr.Start(mgrCtx) }()
+	defer func() {
+		mgrCancel()
+		<-mgrDone
+	}()
+
+	manifest := filepath.Join(dir, "logs-reader.yaml")
+	if err := os.WriteFile(manifest, []byte(sampleManifest(okta.Issuer())), 0o600); err != nil {
+		return err
+	}
+	k := func(args ...string) (string, error) {
+		out, err := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	say("kubectl apply -f %s", manifest)
+	out, err := k("apply", "-f", manifest)
+	fmt.Print(indent(out))
+	if err != nil {
+		return err
+	}
+
+	key := types.NamespacedName{Namespace: demoNamespace, Name: tokenName}
+	obj, err := waitFor(ctx, env, key, func(o *v1.OktaScopedToken) bool { return o.Status.AuthorizationURL != "" })
+	if err != nil {
+		return err
+	}
+	out, _ = k("get", "ost", "-n", demoNamespace)
+	fmt.Print(indent(out))
+	fmt.Printf(`
+    Sign in to grant the token:
+
+      %s
+
+    Demo user:  %s
+    Password:   %s
+
+`, obj.Status.AuthorizationURL, oktadev.DemoUser, oktadev.DemoPassword)
+
+	if d.loginAs != "" {
+		user, pass, _ := strings.Cut(d.loginAs, ":")
+		say("signing in as %s (--login-as)", user)
+		status, page, err := testenv.SignIn(obj.Status.AuthorizationURL, user, pass, false)
+		if err != nil || status != 200 {
+			return fmt.Errorf("signing in: HTTP %d: %v\n%s", status, err, page)
+		}
+	} else {
+		say("waiting for you to sign in ...")
+	}
+	obj, err = waitFor(ctx, env, key, isReady)
+	if err != nil {
+		return err
+	}
+	say("the token is in Secret %s/%s:", demoNamespace, obj.Spec.SecretName)
+	out, _ = k("get", "ost", "-n", demoNamespace)
+	fmt.Print(indent(out))
+	var s corev1.Secret
+	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: demoNamespace, Name: obj.Spec.SecretName}, &s); err != nil {
+		return err
+	}
+	printSecret(&s)
+
+	fmt.Printf(`
+    Watch it rotate (every ~%s) in another terminal:
+
+      %s --kubeconfig %s get ost -n %s -w
+
+    Press Ctrl-C to stop everything.
+
+`, (d.tokenTTL * 2 / 3).Round(time.Second), kubectl, kubeconfig, demoNamespace)
+
+	lastRotations := obj.Status.Rotations
+	for {
+		obj, err = waitFor(ctx, env, key, func(o *v1.OktaScopedToken) bool { return o.Status.Rotations > lastRotations && isReady(o) })
+		if err != nil {
+			if ctx.Err() != nil && d.exitAfter == 0 {
+				return nil // Ctrl-C
+			}
+			return err
+		}
+		lastRotations = obj.Status.Rotations
+		say("rotated (%d): new token expires %s, next renewal %s", obj.Status.Rotations,
+			obj.Status.ExpiresAt.UTC().Format(time.RFC3339), obj.Status.RenewalTime.UTC().Format(time.RFC3339))
+		if d.exitAfter > 0 && int(obj.Status.Rotations) >= d.exitAfter {
+			out, _ = k("get", "ost", "-n", demoNamespace)
+			fmt.Print(indent(out))
+			say("%d rotation(s) seen; done", obj.Status.Rotations)
+			return nil
+		}
+	}
+}
+
+func isReady(o *v1.OktaScopedToken) bool {
+	c := meta.FindStatusCondition(o.Status.Conditions, v1.ConditionReady)
+	return c != nil && c.Status == metav1.ConditionTrue
+}
+
+// waitFor polls the resource until cond holds. Polling once a second keeps
+// the demo free of watch plumbing; the operator itself does not poll.
+func waitFor(ctx context.Context, env *testenv.Env, key types.NamespacedName, cond func(*v1.OktaScopedToken) bool) (*v1.OktaScopedToken, error) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		obj := &v1.OktaScopedToken{}
+		if err := env.Client.Get(ctx, key, obj); err == nil && cond(obj) {
+			return obj, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func printSecret(s *corev1.Secret) {
+	fmt.Printf("    Secret %s/%s (labels %v)\n", s.Namespace, s.Name, s.Labels)
+	for _, k := range []string{v1.TokenSecretAccessToken, v1.TokenSecretTokenType, v1.TokenSecretExpiry, v1.TokenSecretScope} {
+		v := string(s.Data[k])
+		if k == v1.TokenSecretAccessToken {
+			v = fmt.Sprintf("<redacted, %d bytes>", len(v))
+		}
+		fmt.Printf("      %-13s %s\n", k+":", v)
+	}
+}
+
+func indent(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "    " + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func sampleManifest(issuer string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Namespace
+metadata:
+  name: %[1]s
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: okta-web-app
+  namespace: %[1]s
+stringData:
+  clientSecret: %[2]s
+---
+apiVersion: oktatoken.dev/v1alpha1
+kind: OktaScopedToken
+metadata:
+  name: %[3]s
+  namespace: %[1]s
+spec:
+  oktaDomain: %[4]s
+  clientID: %[5]s
+  grantType: AuthorizationCode
+  clientSecretRef:
+    name: okta-web-app
+    key: clientSecret
+  scopes:
+    - okta.logs.read
+  secretName: logs-reader-token
+`, demoNamespace, oktadev.DemoWebClientSecret, tokenName, issuer, oktadev.DemoWebClientID)
+}

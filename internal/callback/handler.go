@@ -1,0 +1,310 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package callback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/creds"
+	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
+	"github.com/okta-token-operator/okta-token-operator/internal/okta"
+	"github.com/okta-token-operator/okta-token-operator/internal/state"
+)
+
+// Bounds on what the callback accepts. Okta's states and codes are far
+// shorter; anything longer is not from Okta.
+const (
+	maxQueryLength  = 8 << 10
+	maxStateLength  = 512
+	maxCodeLength   = 2048
+	exchangeTimeout = 30 * time.Second
+)
+
+// outcome is one way a callback request ends: its HTTP status, the page and
+// the metric/log result.
+type outcome struct {
+	status int
+	result string
+	page   page
+}
+
+func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
+	o, owner := s.handle(r)
+	metrics.Callback(o.result)
+	// The log line carries the result and the resource, never the query:
+	// it holds the state and the code.
+	kv := []any{"result", o.result, "status", o.status, "method", r.Method, "remote", r.RemoteAddr}
+	if owner.Name != "" {
+		kv = append(kv, "oktascopedtoken", owner.String())
+	}
+	s.Log.Info("callback", kv...)
+	render(w, o.status, o.page)
+}
+
+func (s *Server) handle(r *http.Request) (outcome, types.NamespacedName) {
+	var none types.NamespacedName
+	if r.Method != http.MethodGet {
+		return outcome{http.StatusMethodNotAllowed, "bad_request", page{
+			Title: "Method not allowed", Message: "The sign-in callback only answers GET requests, the redirect Okta sends the browser.",
+		}}, none
+	}
+	if len(r.URL.RawQuery) > maxQueryLength {
+		return badRequest("The request is too long to be a sign-in redirect from Okta."), none
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return badRequest("The request's query string cannot be read."), none
+	}
+	for _, p := range []string{"state", "code", "error", "error_description"} {
+		if len(q[p]) > 1 {
+			return badRequest(fmt.Sprintf("The parameter %q appears more than once; a redirect from Okta carries it once.", p)), none
+		}
+	}
+	st := q.Get("state")
+	if st == "" {
+		return badRequest("The request has no state parameter, so it is not the answer to a sign-in the operator started. Open the sign-in link from the resource's status.authorizationURL."), none
+	}
+	if len(st) > maxStateLength || len(q.Get("code")) > maxCodeLength || len(q.Get("error_description")) > 1024 || len(q.Get("error")) > 128 {
+		return badRequest("A parameter is too long to come from Okta."), none
+	}
+	pending, secret, o := s.claim(r.Context(), okta.HashState(st))
+	if o != nil {
+		return *o, none
+	}
+	owner, _ := state.Owner(secret)
+	if e := q.Get("error"); e != "" {
+		return oktaRefused(e, q.Get("error_description"), owner), owner
+	}
+	code := q.Get("code")
+	if code == "" {
+		return badRequest("The redirect has neither a code nor an error. Open the sign-in link from the resource's status.authorizationURL again; the operator has published a new one."), owner
+	}
+	return s.exchange(r.Context(), owner, pending, code), owner
+}
+
+// claim finds the pending sign-in for a state hash and removes it from the
+// state Secret, so the state is accepted exactly once. The removal is an
+// update guarded by resourceVersion: of two requests racing with the same
+// state, one wins. Only the pending sign-in changes; a stored token is left
+// as it was.
+func (s *Server) claim(ctx context.Context, hash string) (*state.PendingLogin, *corev1.Secret, *outcome) {
+	var list corev1.SecretList
+	if err := s.Client.List(ctx, &list, client.InNamespace(s.StateNamespace),
+		client.MatchingLabels{state.LabelPendingState: hash, state.LabelRole: state.RoleState}); err != nil {
+		o := unavailable("The operator cannot read its state right now. Try the sign-in link again in a minute.")
+		return nil, nil, &o
+	}
+	if len(list.Items) != 1 {
+		o := unknownState()
+		return nil, nil, &o
+	}
+	// The cache may lag; the one-time check reads the API server.
+	secret := &corev1.Secret{}
+	if err := s.APIReader.Get(ctx, client.ObjectKeyFromObject(&list.Items[0]), secret); err != nil {
+		o := unknownState()
+		if !apierrors.IsNotFound(err) {
+			o = unavailable("The operator cannot read its state right now. Try the sign-in link again in a minute.")
+		}
+		return nil, nil, &o
+	}
+	current := state.Decode(secret)
+	p := current.Pending
+	if p == nil || p.StateHash != hash {
+		o := unknownState()
+		return nil, nil, &o
+	}
+	expired := !s.Clock.Now().Before(p.ExpiresAt)
+	current.Pending = nil
+	updated := secret.DeepCopy()
+	state.Encode(current, updated)
+	if err := s.Client.Update(ctx, updated); err != nil {
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+			o := unknownState()
+			return nil, nil, &o
+		}
+		o := unavailable("The operator cannot record the sign-in right now. Open the sign-in link from the resource's status.authorizationURL again in a minute.")
+		return nil, nil, &o
+	}
+	if expired {
+		o := outcome{http.StatusBadRequest, "expired_state", page{
+			Title:   "This sign-in link has expired",
+			Message: "The link was valid for a limited time. The operator publishes a new one: run `kubectl get ost -o wide` or read status.authorizationURL, and sign in again.",
+		}}
+		return nil, nil, &o
+	}
+	return p, updated, nil
+}
+
+// exchange trades the code for tokens and stores them in the state Secret;
+// the reconciler publishes the token Secret from there.
+func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, p *state.PendingLogin, code string) outcome {
+	obj := &v1.OktaScopedToken{}
+	if err := s.APIReader.Get(ctx, owner, obj); err != nil {
+		return outcome{http.StatusNotFound, "resource_gone", page{
+			Title:   "The token resource is gone",
+			Message: fmt.Sprintf("The OktaScopedToken %s no longer exists, so no token was stored.", owner),
+		}}
+	}
+	if p.Fingerprint != state.Fingerprint(obj.Spec) {
+		return badRequest(fmt.Sprintf("The OktaScopedToken %s changed (domain, client or scopes) after this link was made. Sign in again with the new link in its status.authorizationURL.", owner))
+	}
+	c, err := creds.Load(ctx, s.APIReader, obj)
+	if err != nil || c.App == nil {
+		return unavailable(fmt.Sprintf("The operator cannot read the app's client secret for %s: %v", owner, safeErr(err)))
+	}
+	ep, err := s.Discovery.Discover(ctx, obj.Spec.OktaDomain, obj.Spec.AuthorizationServerID)
+	if err != nil {
+		return badGateway(fmt.Sprintf("Okta's metadata could not be read: %v. Sign in again with the new link in the status of %s.", err, owner))
+	}
+	ctx, cancel := context.WithTimeout(ctx, exchangeTimeout)
+	defer cancel()
+	tok, err := s.Okta.ExchangeCode(ctx, ep, *c.App, p.RedirectURI, code, p.Verifier)
+	if err != nil {
+		var oe *okta.Error
+		if errors.As(err, &oe) && oe.Class != okta.Transient && oe.Class != okta.RateLimited {
+			return outcome{http.StatusBadRequest, "code_rejected", page{
+				Title:   "Okta did not accept the sign-in",
+				Message: fmt.Sprintf("%v. No token was stored for %s. Sign in again with the new link in its status.authorizationURL.", err, owner),
+			}}
+		}
+		return badGateway(fmt.Sprintf("Okta could not be reached to finish the sign-in (%v). No token was stored for %s. Sign in again with the new link in its status.authorizationURL.", err, owner))
+	}
+	grant := &state.Grant{
+		Fingerprint: p.Fingerprint, RefreshToken: tok.RefreshToken, AccessToken: tok.AccessToken,
+		TokenType: tok.TokenType, IssuedAt: tok.IssuedAt, Expiry: tok.Expiry,
+		Scopes: tok.Scopes, Subject: tok.Subject, Origin: state.OriginLogin,
+	}
+	if len(grant.Scopes) == 0 {
+		grant.Scopes = obj.Spec.Scopes
+	}
+	if err := s.store(ctx, owner, grant); err != nil {
+		s.Log.Error(err, "storing the token after sign-in", "oktascopedtoken", owner.String())
+		return unavailable(fmt.Sprintf("Okta issued a token but the operator could not store it for %s. Sign in again with the new link in its status.authorizationURL.", owner))
+	}
+	if tok.RefreshToken == "" {
+		s.Log.Info("Okta issued no refresh token; the token cannot be renewed without a new sign-in (is the Refresh Token grant enabled on the app?)",
+			"oktascopedtoken", owner.String())
+	}
+	return outcome{http.StatusOK, "success", page{
+		Title:   "Signed in: token issued",
+		Success: true,
+		Message: fmt.Sprintf("The operator now holds a token for %s.", owner),
+		Facts: []fact{
+			{"Token", fmt.Sprintf("%s/%s", owner.Namespace, owner.Name)},
+			{"Secret", fmt.Sprintf("%s/%s", owner.Namespace, secretName(obj))},
+			{"Signed in as", orDash(tok.Subject)},
+			{"Scopes granted", joinOrDash(grant.Scopes)},
+			{"Expires", tok.Expiry.UTC().Format(time.RFC1123)},
+		},
+		Hint: "The operator renews the token before it expires. You can close this tab.",
+	}}
+}
+
+// store writes the new grant into the state Secret, retrying on conflict
+// with the reconciler's own writes.
+func (s *Server) store(ctx context.Context, owner types.NamespacedName, grant *state.Grant) error {
+	key := types.NamespacedName{Namespace: s.StateNamespace, Name: state.SecretName(owner)}
+	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		secret := &corev1.Secret{}
+		if err := s.APIReader.Get(ctx, key, secret); err != nil {
+			return err
+		}
+		st := state.Decode(secret)
+		st.Grant = grant
+		state.Encode(st, secret)
+		return s.Client.Update(ctx, secret)
+	})
+}
+
+func secretName(obj *v1.OktaScopedToken) string {
+	if obj.Spec.SecretName != "" {
+		return obj.Spec.SecretName
+	}
+	return obj.Name
+}
+
+func safeErr(err error) string {
+	if err == nil {
+		return "no client secret configured"
+	}
+	return err.Error()
+}
+
+func badRequest(msg string) outcome {
+	return outcome{http.StatusBadRequest, "bad_request", page{Title: "This is not a valid sign-in redirect", Message: msg}}
+}
+
+func unknownState() outcome {
+	return outcome{http.StatusBadRequest, "unknown_state", page{
+		Title:   "This sign-in link is unknown or was already used",
+		Message: "Each sign-in link works once. If you just signed in, the token is already stored: check `kubectl get ost`. Otherwise open the current link from the resource's status.authorizationURL.",
+	}}
+}
+
+func unavailable(msg string) outcome {
+	return outcome{http.StatusServiceUnavailable, "unavailable", page{Title: "The operator could not finish the sign-in", Message: msg}}
+}
+
+func badGateway(msg string) outcome {
+	return outcome{http.StatusBadGateway, "okta_unavailable", page{Title: "Okta could not be reached", Message: msg}}
+}
+
+func oktaRefused(code, description string, owner types.NamespacedName) outcome {
+	msg := fmt.Sprintf("Okta answered %q", code)
+	if description != "" {
+		msg += ": " + description
+	}
+	hint := "No token was stored. The operator has published a new sign-in link in the status of " + owner.String() + "."
+	title := "Okta did not grant the token"
+	status := http.StatusBadRequest
+	if code == "access_denied" {
+		title = "Sign-in cancelled"
+		status = http.StatusForbidden
+		hint = "The sign-in was cancelled or refused, so no token was stored. To try again, open the new link in the status of " + owner.String() + "."
+	}
+	return outcome{status, "okta_error", page{Title: title, Message: msg + ".", Hint: hint}}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func joinOrDash(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += v
+	}
+	return orDash(out)
+}

@@ -1,0 +1,141 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package okta
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/utils/clock"
+)
+
+// Endpoints are an authorization server's endpoints, from its metadata.
+type Endpoints struct {
+	Issuer                string `json:"issuer"`
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	TokenEndpoint         string `json:"token_endpoint"`
+	RevocationEndpoint    string `json:"revocation_endpoint"`
+	JWKSURI               string `json:"jwks_uri"`
+}
+
+// IssuerURL is the issuer the operator expects for an org (asID empty) or
+// a custom authorization server.
+func IssuerURL(domain, asID string) string {
+	base := strings.TrimRight(domain, "/")
+	if asID == "" {
+		return base
+	}
+	return base + "/oauth2/" + asID
+}
+
+// InsecureIssuerError says an http:// issuer was refused.
+type InsecureIssuerError struct{ Issuer string }
+
+func (e *InsecureIssuerError) Error() string {
+	return fmt.Sprintf("issuer %s is not https; start the operator with --allow-insecure-issuers for local development only", e.Issuer)
+}
+
+// Discoverer fetches and caches authorization-server metadata (RFC 8414).
+// It is written by hand: the metadata document is one GET and a JSON decode,
+// and the OIDC libraries only read /.well-known/openid-configuration, while
+// Okta's org authorization server is described best by
+// /.well-known/oauth-authorization-server.
+type Discoverer struct {
+	HTTP          *http.Client
+	Clock         clock.PassiveClock
+	TTL           time.Duration
+	AllowInsecure bool
+
+	mu    sync.Mutex
+	cache map[string]cachedEndpoints
+}
+
+type cachedEndpoints struct {
+	ep      Endpoints
+	fetched time.Time
+}
+
+// Discover returns the endpoints of the org or custom authorization server.
+func (d *Discoverer) Discover(ctx context.Context, domain, asID string) (Endpoints, error) {
+	issuer := IssuerURL(domain, asID)
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" {
+		return Endpoints{}, fmt.Errorf("oktaDomain %q is not a URL", domain)
+	}
+	if u.Scheme != "https" && !d.AllowInsecure {
+		return Endpoints{}, &InsecureIssuerError{Issuer: issuer}
+	}
+	now := d.Clock.Now()
+	d.mu.Lock()
+	c, ok := d.cache[issuer]
+	d.mu.Unlock()
+	if ok && now.Sub(c.fetched) < d.TTL {
+		return c.ep, nil
+	}
+	var errs []error
+	for _, doc := range []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
+		ep, err := d.fetch(ctx, issuer, issuer+doc)
+		if err == nil {
+			d.mu.Lock()
+			if d.cache == nil {
+				d.cache = map[string]cachedEndpoints{}
+			}
+			d.cache[issuer] = cachedEndpoints{ep: ep, fetched: now}
+			d.mu.Unlock()
+			return ep, nil
+		}
+		errs = append(errs, err)
+	}
+	return Endpoints{}, &Error{Class: Transient, Op: "discovering " + issuer, cause: errors.Join(errs...)}
+}
+
+func (d *Discoverer) fetch(ctx context.Context, issuer, docURL string) (Endpoints, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, docURL, nil)
+	if err != nil {
+		return Endpoints{}, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := d.HTTP.Do(req)
+	if err != nil {
+		return Endpoints{}, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return Endpoints{}, fmt.Errorf("GET %s: HTTP %d", docURL, resp.StatusCode)
+	}
+	var ep Endpoints
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&ep); err != nil {
+		return Endpoints{}, fmt.Errorf("GET %s: %w", docURL, err)
+	}
+	// The issuer must be the one asked for (RFC 8414 section 3.3), or a
+	// spoofed document could send tokens elsewhere.
+	if strings.TrimRight(ep.Issuer, "/") != strings.TrimRight(issuer, "/") {
+		return Endpoints{}, fmt.Errorf("GET %s: issuer %q does not match %q", docURL, ep.Issuer, issuer)
+	}
+	if ep.AuthorizationEndpoint == "" || ep.TokenEndpoint == "" {
+		return Endpoints{}, fmt.Errorf("GET %s: no authorization or token endpoint", docURL)
+	}
+	return ep, nil
+}

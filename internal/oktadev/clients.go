@@ -1,0 +1,302 @@
+package oktadev
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	josev3 "github.com/go-jose/go-jose/v3"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/ory/fosite"
+)
+
+// WebClient is an Okta "Web" app integration: a confidential client that
+// signs people in with the authorization-code flow and authenticates to the
+// token endpoint with its client secret.
+type WebClient struct {
+	ID     string
+	Secret string
+	// RedirectURIs are the app's sign-in redirect URIs. /authorize only
+	// accepts an exact match.
+	RedirectURIs []string
+	// GrantedScopes are the okta.* scopes granted to the app (its "Okta API
+	// Scopes" tab). openid, profile, email and offline_access are always
+	// allowed.
+	GrantedScopes []string
+	// RequirePKCE documents intent; PKCE (S256) is required unless
+	// PKCEOptional is set, because the zero value must require it (Okta's
+	// default for new web apps).
+	RequirePKCE bool
+	// PKCEOptional lets the app use the authorization-code flow without PKCE.
+	// It has no effect when RequirePKCE is true.
+	PKCEOptional bool
+	// TokenEndpointAuthMethod is "client_secret_basic" (the default) or
+	// "client_secret_post".
+	TokenEndpointAuthMethod string
+}
+
+// ServiceClient is an Okta "API Services" app integration: it uses the
+// client-credentials grant and authenticates with private_key_jwt, signed by
+// one of the public keys in JWKS.
+type ServiceClient struct {
+	ID            string
+	JWKS          jose.JSONWebKeySet
+	GrantedScopes []string
+}
+
+// User is a person who can sign in on the login page. Username is also the
+// ID token's sub, preferred_username and email.
+type User struct {
+	Username, Password, Name string
+}
+
+type clientKind int
+
+const (
+	webClientKind clientKind = iota
+	serviceClientKind
+)
+
+// registeredClient is what fosite sees of a WebClient or a ServiceClient.
+type registeredClient struct {
+	id            string
+	kind          clientKind
+	hashedSecret  []byte
+	redirectURIs  []string
+	grantedScopes []string
+	requirePKCE   bool
+	authMethod    string
+	jwks          *josev3.JSONWebKeySet
+	// assertionAlg is the alg of the client assertion being verified, set per
+	// request (see store.GetClient and clientauth.go).
+	assertionAlg string
+}
+
+var (
+	_ fosite.Client              = (*registeredClient)(nil)
+	_ fosite.OpenIDConnectClient = (*registeredClient)(nil)
+	_ fosite.ResponseModeClient  = (*registeredClient)(nil)
+)
+
+func (c *registeredClient) GetID() string           { return c.id }
+func (c *registeredClient) GetHashedSecret() []byte { return c.hashedSecret }
+func (c *registeredClient) GetRedirectURIs() []string {
+	return c.redirectURIs
+}
+func (c *registeredClient) IsPublic() bool                { return false }
+func (c *registeredClient) GetAudience() fosite.Arguments { return nil }
+func (c *registeredClient) GetResponseTypes() fosite.Arguments {
+	if c.kind == webClientKind {
+		return fosite.Arguments{"code"}
+	}
+	return nil
+}
+
+func (c *registeredClient) GetGrantTypes() fosite.Arguments {
+	if c.kind == webClientKind {
+		return fosite.Arguments{"authorization_code", "refresh_token"}
+	}
+	return fosite.Arguments{"client_credentials"}
+}
+
+// GetScopes is what fosite lets the client request: the OpenID Connect
+// scopes for a web app, plus the okta.* scopes granted to it.
+func (c *registeredClient) GetScopes() fosite.Arguments {
+	scopes := slices.Clone(c.grantedScopes)
+	if c.kind == webClientKind {
+		scopes = append(scopes, oidcScopes...)
+	}
+	return scopes
+}
+
+func (c *registeredClient) GetResponseModes() []fosite.ResponseModeType {
+	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery, fosite.ResponseModeFragment, fosite.ResponseModeFormPost}
+}
+
+func (c *registeredClient) GetRequestURIs() []string { return nil }
+
+// GetJSONWebKeys is nil for web apps, which also makes fosite refuse signed
+// request objects from them.
+func (c *registeredClient) GetJSONWebKeys() *josev3.JSONWebKeySet { return c.jwks }
+func (c *registeredClient) GetJSONWebKeysURI() string             { return "" }
+func (c *registeredClient) GetRequestObjectSigningAlgorithm() string {
+	return ""
+}
+func (c *registeredClient) GetTokenEndpointAuthMethod() string { return c.authMethod }
+
+// GetTokenEndpointAuthSigningAlgorithm returns the algorithm of the assertion
+// under verification. fosite pins one algorithm per client, while Okta accepts
+// any supported algorithm that matches the registered key; clientauth.go has
+// already checked that the algorithm is one Okta supports.
+func (c *registeredClient) GetTokenEndpointAuthSigningAlgorithm() string {
+	return c.assertionAlg
+}
+
+func (c *registeredClient) grantTypesString() string {
+	return "[" + strings.Join(c.GetGrantTypes(), ", ") + "]"
+}
+
+// AddWebClient registers (or replaces) a web app.
+func (s *Server) AddWebClient(c WebClient) error {
+	if c.ID == "" || c.Secret == "" {
+		return errors.New("web client needs an ID and a secret")
+	}
+	if len(c.RedirectURIs) == 0 {
+		return fmt.Errorf("web client %s needs at least one redirect URI", c.ID)
+	}
+	for _, raw := range c.RedirectURIs {
+		u, err := url.Parse(raw)
+		if err != nil || !u.IsAbs() || u.Fragment != "" {
+			return fmt.Errorf("web client %s: redirect URI %q must be an absolute URL without a fragment", c.ID, raw)
+		}
+	}
+	if err := checkGrantableScopes(c.GrantedScopes); err != nil {
+		return fmt.Errorf("web client %s: %w", c.ID, err)
+	}
+	method := c.TokenEndpointAuthMethod
+	switch method {
+	case "":
+		method = "client_secret_basic"
+	case "client_secret_basic", "client_secret_post":
+	default:
+		return fmt.Errorf("web client %s: token endpoint auth method %q is not supported (use client_secret_basic or client_secret_post)", c.ID, method)
+	}
+	hashed, err := s.fositeConfig.GetSecretsHasher(s.baseContext).Hash(s.baseContext, []byte(c.Secret))
+	if err != nil {
+		return fmt.Errorf("hashing the secret of web client %s: %w", c.ID, err)
+	}
+	s.store.putClient(&registeredClient{
+		id:            c.ID,
+		kind:          webClientKind,
+		hashedSecret:  hashed,
+		redirectURIs:  slices.Clone(c.RedirectURIs),
+		grantedScopes: slices.Clone(c.GrantedScopes),
+		requirePKCE:   c.RequirePKCE || !c.PKCEOptional,
+		authMethod:    method,
+	})
+	return nil
+}
+
+// AddServiceClient registers (or replaces) an API Services app.
+func (s *Server) AddServiceClient(c ServiceClient) error {
+	if c.ID == "" {
+		return errors.New("service client needs an ID")
+	}
+	if err := checkGrantableScopes(c.GrantedScopes); err != nil {
+		return fmt.Errorf("service client %s: %w", c.ID, err)
+	}
+	for _, sc := range c.GrantedScopes {
+		if strings.HasSuffix(sc, ".self") {
+			return fmt.Errorf("service client %s: %s cannot be granted to a service app", c.ID, sc)
+		}
+	}
+	keys, err := publicKeySet(c.JWKS)
+	if err != nil {
+		return fmt.Errorf("service client %s: %w", c.ID, err)
+	}
+	s.store.putClient(&registeredClient{
+		id:            c.ID,
+		kind:          serviceClientKind,
+		grantedScopes: slices.Clone(c.GrantedScopes),
+		authMethod:    "private_key_jwt",
+		jwks:          keys,
+	})
+	return nil
+}
+
+// SetServiceClientKeys replaces the public keys of a service client, as when
+// its keys are rotated in the Admin Console.
+func (s *Server) SetServiceClientKeys(id string, jwks jose.JSONWebKeySet) error {
+	keys, err := publicKeySet(jwks)
+	if err != nil {
+		return fmt.Errorf("service client %s: %w", id, err)
+	}
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	c, ok := s.store.clients[id]
+	if !ok || c.kind != serviceClientKind {
+		return fmt.Errorf("no service client %q", id)
+	}
+	// Replace rather than mutate: a request may hold a copy of the old client.
+	cp := *c
+	cp.jwks = keys
+	s.store.clients[id] = &cp
+	return nil
+}
+
+// AddUser registers (or replaces) a person who can sign in.
+func (s *Server) AddUser(u User) error {
+	if u.Username == "" || u.Password == "" {
+		return errors.New("user needs a username and a password")
+	}
+	if u.Name == "" {
+		u.Name = u.Username
+	}
+	s.usersMu.Lock()
+	defer s.usersMu.Unlock()
+	s.users[u.Username] = u
+	return nil
+}
+
+// authenticateUser checks a username and password. It compares digests in
+// constant time so that the time taken does not reveal how much of a password
+// was right.
+func (s *Server) authenticateUser(username, password string) (User, bool) {
+	s.usersMu.RLock()
+	u, ok := s.users[username]
+	s.usersMu.RUnlock()
+	want := sha256.Sum256([]byte(u.Password))
+	got := sha256.Sum256([]byte(password))
+	match := subtle.ConstantTimeCompare(want[:], got[:]) == 1
+	return u, ok && match
+}
+
+// publicKeySet converts keys from go-jose v4 (the API's type) to v3 (fosite's)
+// and checks that they are public signing keys of a kind Okta accepts.
+func publicKeySet(in jose.JSONWebKeySet) (*josev3.JSONWebKeySet, error) {
+	if len(in.Keys) == 0 {
+		return nil, errors.New("at least one public key is needed")
+	}
+	out := &josev3.JSONWebKeySet{}
+	for i, k := range in.Keys {
+		if !k.Valid() {
+			return nil, fmt.Errorf("key %d (kid %q) is not a valid JWK", i, k.KeyID)
+		}
+		switch pub := k.Key.(type) {
+		case *rsa.PublicKey:
+			if pub.N.BitLen() < 2048 {
+				return nil, fmt.Errorf("key %d (kid %q): RSA keys must have at least 2048 bits", i, k.KeyID)
+			}
+		case *ecdsa.PublicKey:
+			if pub.Curve != elliptic.P256() {
+				return nil, fmt.Errorf("key %d (kid %q): only P-256 EC keys (ES256) are supported", i, k.KeyID)
+			}
+		default:
+			return nil, fmt.Errorf("key %d (kid %q) is %T; a public RSA or EC key is needed", i, k.KeyID, k.Key)
+		}
+		if k.Use != "" && k.Use != "sig" {
+			return nil, fmt.Errorf("key %d (kid %q) has use %q; a signing key is needed", i, k.KeyID, k.Use)
+		}
+		raw, err := json.Marshal(k)
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %w", i, err)
+		}
+		var v3 josev3.JSONWebKey
+		if err := json.Unmarshal(raw, &v3); err != nil {
+			return nil, fmt.Errorf("key %d: %w", i, err)
+		}
+		// fosite only considers keys marked for signatures; Okta treats a key
+		// without "use" as one.
+		v3.Use = "sig"
+		out.Keys = append(out.Keys, v3)
+	}
+	return out, nil
+}

@@ -1,0 +1,243 @@
+package oktadev
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// LogEvent is the part of Okta's System Log event
+// (https://developer.okta.com/docs/reference/api/system-log/) that
+// /api/v1/logs serves.
+type LogEvent struct {
+	UUID            string         `json:"uuid"`
+	Published       string         `json:"published"`
+	EventType       string         `json:"eventType"`
+	Version         string         `json:"version"`
+	Severity        string         `json:"severity"`
+	LegacyEventType string         `json:"legacyEventType,omitempty"`
+	DisplayMessage  string         `json:"displayMessage"`
+	Actor           LogActor       `json:"actor"`
+	Client          LogClient      `json:"client"`
+	Outcome         LogOutcome     `json:"outcome"`
+	Target          []LogActor     `json:"target"`
+	Transaction     LogTransaction `json:"transaction"`
+}
+
+// LogActor is an actor or a target of a LogEvent.
+type LogActor struct {
+	ID          string `json:"id"`
+	Type        string `json:"type"`
+	AlternateID string `json:"alternateId"`
+	DisplayName string `json:"displayName"`
+}
+
+// LogClient is where a LogEvent's request came from.
+type LogClient struct {
+	UserAgent           LogUserAgent  `json:"userAgent"`
+	Zone                string        `json:"zone"`
+	Device              string        `json:"device"`
+	IPAddress           string        `json:"ipAddress"`
+	GeographicalContext LogGeoContext `json:"geographicalContext"`
+}
+
+// LogUserAgent describes a LogClient's browser.
+type LogUserAgent struct {
+	RawUserAgent string `json:"rawUserAgent"`
+	OS           string `json:"os"`
+	Browser      string `json:"browser"`
+}
+
+// LogGeoContext is where a LogClient was.
+type LogGeoContext struct {
+	City    string `json:"city"`
+	State   string `json:"state"`
+	Country string `json:"country"`
+}
+
+// LogOutcome is a LogEvent's result: SUCCESS, FAILURE, ALLOW, DENY...
+type LogOutcome struct {
+	Result string `json:"result"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// LogTransaction identifies the request that caused a LogEvent.
+type LogTransaction struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+// oktaTimeLayout is how Okta writes times in the System Log: UTC,
+// milliseconds.
+const oktaTimeLayout = "2006-01-02T15:04:05.000Z"
+
+const (
+	defaultLogsLimit = 100
+	maxLogsLimit     = 1000
+	// defaultLogsWindow is how far back /api/v1/logs looks without since.
+	defaultLogsWindow = 7 * 24 * time.Hour
+	syntheticEvents   = 25
+)
+
+// syntheticLogEvents makes a fixed day of activity ending just before now,
+// oldest first, so that paging and time filters have something to work on.
+func syntheticLogEvents(now time.Time) []LogEvent {
+	people := []LogActor{
+		{Type: "User", AlternateID: DemoUser, DisplayName: DemoUserName},
+		{Type: "User", AlternateID: "alice@example.com", DisplayName: "Alice Example"},
+		{Type: "User", AlternateID: "bob@example.com", DisplayName: "Bob Example"},
+	}
+	for i := range people {
+		people[i].ID = fmt.Sprintf("00udev%014d", i+1)
+	}
+	app := LogActor{ID: "0oadevapp00000000001", Type: "AppInstance", AlternateID: "Dev Portal", DisplayName: "Dev Portal"}
+	kinds := []struct {
+		eventType, legacy, message, severity, result, reason string
+		targetsApp                                           bool
+	}{
+		{"user.session.start", "core.user_auth.login_success", "User login to Okta", "INFO", "SUCCESS", "", false},
+		{"user.authentication.sso", "app.auth.sso", "User single sign on to app", "INFO", "SUCCESS", "", true},
+		{"app.oauth2.as.authorize.code", "app.oauth2.as.authorize.code_success", "OAuth2 authorization code request", "INFO", "SUCCESS", "", true},
+		{"app.oauth2.as.token.grant.access_token", "app.oauth2.as.token.grant.access_token_success", "OAuth2 access token is granted", "INFO", "SUCCESS", "", true},
+		{"user.session.start", "core.user_auth.login_failed", "User login to Okta", "WARN", "FAILURE", "INVALID_CREDENTIALS", false},
+		{"policy.evaluate_sign_on", "", "Evaluation of sign-on policy", "INFO", "ALLOW", "Sign-on policy evaluation resulted in ALLOW", false},
+		{"user.account.update_password", "core.user.config.password_update.success", "User update password for Okta", "INFO", "SUCCESS", "", false},
+		{"user.session.end", "core.user_auth.logout_success", "User logout from Okta", "INFO", "SUCCESS", "", false},
+	}
+	events := make([]LogEvent, 0, syntheticEvents)
+	for i := 0; i < syntheticEvents; i++ {
+		k := kinds[i%len(kinds)]
+		actor := people[i%len(people)]
+		target := []LogActor{actor}
+		if k.targetsApp {
+			target = []LogActor{app}
+		}
+		published := now.Add(-time.Duration(syntheticEvents-i) * 57 * time.Minute).UTC()
+		events = append(events, LogEvent{
+			UUID:            uuid.NewString(),
+			Published:       published.Format(oktaTimeLayout),
+			EventType:       k.eventType,
+			Version:         "0",
+			Severity:        k.severity,
+			LegacyEventType: k.legacy,
+			DisplayMessage:  k.message,
+			Actor:           actor,
+			Client: LogClient{
+				UserAgent: LogUserAgent{
+					RawUserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+					OS:           "Linux",
+					Browser:      "CHROME",
+				},
+				Zone:                "null",
+				Device:              "Computer",
+				IPAddress:           fmt.Sprintf("198.51.100.%d", 10+i%len(people)),
+				GeographicalContext: LogGeoContext{City: "Springfield", State: "Illinois", Country: "United States"},
+			},
+			Outcome:     LogOutcome{Result: k.result, Reason: k.reason},
+			Target:      target,
+			Transaction: LogTransaction{Type: "WEB", ID: uuid.NewString()},
+		})
+	}
+	return events
+}
+
+// handleLogs is GET /api/v1/logs, the System Log API, behind an okta.logs.read
+// access token. It honours since, until, limit, after and sortOrder, and pages
+// with Link headers (rel="self" and, when there is more, rel="next").
+func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		writeAPIError(w, http.StatusMethodNotAllowed, "E0000022", "The endpoint does not support the provided HTTP method")
+		return
+	}
+	if _, ok := s.authorizeBearer(w, r, "okta.logs.read"); !ok {
+		return
+	}
+	q := r.URL.Query()
+	now := s.clock.Now()
+	since, until := now.Add(-defaultLogsWindow), time.Time{}
+	var err error
+	if v := q.Get("since"); v != "" {
+		if since, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			logsValidationError(w, "since", "The date format in your query is not recognized. Please enter dates using ISO 8601 string format.")
+			return
+		}
+	}
+	if v := q.Get("until"); v != "" {
+		if until, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			logsValidationError(w, "until", "The date format in your query is not recognized. Please enter dates using ISO 8601 string format.")
+			return
+		}
+		if !since.Before(until) {
+			logsValidationError(w, "until", "The 'until' date must be after the 'since' date.")
+			return
+		}
+	}
+	limit := defaultLogsLimit
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxLogsLimit {
+			logsValidationError(w, "limit", fmt.Sprintf("The limit must be a number between 1 and %d.", maxLogsLimit))
+			return
+		}
+	}
+	descending := false
+	switch q.Get("sortOrder") {
+	case "", "ASCENDING":
+	case "DESCENDING":
+		descending = true
+	default:
+		logsValidationError(w, "sortOrder", "The sortOrder must be ASCENDING or DESCENDING.")
+		return
+	}
+
+	matching := make([]LogEvent, 0, len(s.logEvents))
+	for _, e := range s.logEvents {
+		published, _ := time.Parse(oktaTimeLayout, e.Published)
+		if published.Before(since) || (!until.IsZero() && !published.Before(until)) {
+			continue
+		}
+		matching = append(matching, e)
+	}
+	if descending {
+		slices.Reverse(matching)
+	}
+	// after is an opaque cursor; here, the uuid of the last event served.
+	if after := q.Get("after"); after != "" {
+		i := slices.IndexFunc(matching, func(e LogEvent) bool { return e.UUID == after })
+		if i < 0 {
+			logsValidationError(w, "after", "The 'after' cursor is not valid for this query.")
+			return
+		}
+		matching = matching[i+1:]
+	}
+	page := matching
+	if len(page) > limit {
+		page = page[:limit]
+	}
+
+	self := s.Issuer() + r.URL.Path
+	if r.URL.RawQuery != "" {
+		self += "?" + r.URL.RawQuery
+	}
+	w.Header().Add("Link", "<"+self+">; rel=\"self\"")
+	if len(matching) > len(page) {
+		next := url.Values{}
+		for k, v := range q {
+			next[k] = v
+		}
+		next.Set("after", page[len(page)-1].UUID)
+		w.Header().Add("Link", "<"+s.Issuer()+r.URL.Path+"?"+next.Encode()+">; rel=\"next\"")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(page)
+}
+
+func logsValidationError(w http.ResponseWriter, param, cause string) {
+	writeAPIError(w, http.StatusBadRequest, errorValidation, "Api validation failed: "+param, param+": "+cause)
+}

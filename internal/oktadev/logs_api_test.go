@@ -1,0 +1,180 @@
+package oktadev
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"testing"
+	"time"
+)
+
+func TestLogsAPIAuthorization(t *testing.T) {
+	env := newTestEnv(t, Config{})
+	withScope, _ := env.authorize("openid", "okta.logs.read")
+	withoutScope, _ := env.authorize("openid", "okta.users.read")
+	refreshOnly, _ := env.authorize("offline_access", "okta.logs.read")
+	revoked, _ := env.authorize("okta.logs.read")
+	if status, _, _ := env.postForm(pathRevoke, map[string][]string{"token": {revoked.AccessToken}}, testWebClientID, testWebSecret); status != http.StatusOK {
+		t.Fatalf("revoke: %d", status)
+	}
+
+	authURI := env.url(pathAuthorize)
+	invalid := fmt.Sprintf(`Bearer authorization_uri="%s", realm="IdP", scope="okta.logs.read", error="invalid_token", error_description="The access token is invalid.", resource="/api/v1/logs"`, authURI)
+	insufficient := fmt.Sprintf(`Bearer authorization_uri="%s", realm="IdP", scope="okta.logs.read", error="insufficient_scope", error_description="The access token provided does not contain the required scopes.", resource="/api/v1/logs"`, authURI)
+
+	cases := map[string]struct {
+		token         string
+		status        int
+		authenticate  string
+		code, summary string
+	}{
+		"token with okta.logs.read": {token: withScope.AccessToken, status: http.StatusOK},
+		"no token":                  {token: "", status: 401, authenticate: invalid, code: "E0000011", summary: "Invalid token provided"},
+		"unknown token":             {token: "garbage.token", status: 401, authenticate: invalid, code: "E0000011", summary: "Invalid token provided"},
+		"revoked token":             {token: revoked.AccessToken, status: 401, authenticate: invalid, code: "E0000011", summary: "Invalid token provided"},
+		"refresh token as bearer":   {token: refreshOnly.RefreshToken, status: 401, authenticate: invalid, code: "E0000011", summary: "Invalid token provided"},
+		"token without the scope": {token: withoutScope.AccessToken, status: 403, authenticate: insufficient,
+			code: "E0000006", summary: "You do not have permission to perform the requested action"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			resp, body := env.getWithToken(env.url(pathLogs), tc.token)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d; body %s", resp.StatusCode, tc.status, body)
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); got != tc.authenticate {
+				t.Errorf("WWW-Authenticate:\n got %s\nwant %s", got, tc.authenticate)
+			}
+			if tc.code == "" {
+				return
+			}
+			var apiErr map[string]any
+			if err := json.Unmarshal(body, &apiErr); err != nil {
+				t.Fatal(err)
+			}
+			if apiErr["errorCode"] != tc.code || apiErr["errorSummary"] != tc.summary || apiErr["errorLink"] != tc.code {
+				t.Errorf("body %s", body)
+			}
+			if id, _ := apiErr["errorId"].(string); !regexp.MustCompile(`^oae[A-Za-z0-9]{19}$`).MatchString(id) {
+				t.Errorf("errorId %q is not shaped like Okta's", id)
+			}
+			if causes, ok := apiErr["errorCauses"].([]any); !ok || len(causes) != 0 {
+				t.Errorf("errorCauses = %v, want []", apiErr["errorCauses"])
+			}
+		})
+	}
+}
+
+func TestLogsAPIEventsAndPaging(t *testing.T) {
+	env := newTestEnv(t, Config{})
+	tok, _ := env.authorize("okta.logs.read")
+	get := func(rawURL string) ([]LogEvent, http.Header) {
+		t.Helper()
+		resp, body := env.getWithToken(rawURL, tok.AccessToken)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", rawURL, resp.StatusCode, body)
+		}
+		var events []LogEvent
+		if err := json.Unmarshal(body, &events); err != nil {
+			t.Fatal(err)
+		}
+		return events, resp.Header
+	}
+
+	all, header := get(env.url(pathLogs))
+	if len(all) != syntheticEvents {
+		t.Fatalf("got %d events, want %d", len(all), syntheticEvents)
+	}
+	if links := header.Values("Link"); len(links) != 1 || links[0] != "<"+env.url(pathLogs)+`>; rel="self"` {
+		t.Errorf("Link = %q, want only self", links)
+	}
+	for i, e := range all {
+		if e.UUID == "" || e.EventType == "" || e.DisplayMessage == "" || e.Severity == "" ||
+			e.Actor.ID == "" || e.Actor.AlternateID == "" || e.Client.IPAddress == "" || e.Outcome.Result == "" || len(e.Target) == 0 {
+			t.Errorf("event %d lacks a field: %+v", i, e)
+		}
+		if _, err := time.Parse(oktaTimeLayout, e.Published); err != nil {
+			t.Errorf("published %q: %v", e.Published, err)
+		}
+		if i > 0 && e.Published < all[i-1].Published {
+			t.Errorf("events are not in ascending order at %d", i)
+		}
+	}
+
+	t.Run("limit and after page through everything once", func(t *testing.T) {
+		var seen []LogEvent
+		next := env.url(pathLogs) + "?limit=10"
+		for pages := 0; next != ""; pages++ {
+			if pages > 5 {
+				t.Fatal("paging does not end")
+			}
+			events, header := get(next)
+			seen = append(seen, events...)
+			next = ""
+			for _, link := range header.Values("Link") {
+				if m := regexp.MustCompile(`^<([^>]+)>; rel="next"$`).FindStringSubmatch(link); m != nil {
+					next = m[1]
+				}
+			}
+		}
+		if len(seen) != len(all) {
+			t.Fatalf("paging returned %d events, want %d", len(seen), len(all))
+		}
+		for i := range all {
+			if seen[i].UUID != all[i].UUID {
+				t.Fatalf("event %d differs when paging", i)
+			}
+		}
+	})
+
+	t.Run("since and until", func(t *testing.T) {
+		since, until := all[5].Published, all[10].Published
+		events, _ := get(env.url(pathLogs) + "?since=" + since + "&until=" + until)
+		if len(events) != 5 || events[0].UUID != all[5].UUID || events[4].UUID != all[9].UUID {
+			t.Errorf("got %d events between %s and %s, want events 5 to 9", len(events), since, until)
+		}
+	})
+
+	t.Run("descending", func(t *testing.T) {
+		events, _ := get(env.url(pathLogs) + "?sortOrder=DESCENDING&limit=1")
+		if len(events) != 1 || events[0].UUID != all[len(all)-1].UUID {
+			t.Errorf("DESCENDING did not start with the newest event")
+		}
+	})
+
+	for name, query := range map[string]string{
+		"limit too large":    "limit=1001",
+		"limit zero":         "limit=0",
+		"bad since":          "since=yesterday",
+		"until before since": "since=" + all[10].Published + "&until=" + all[5].Published,
+		"unknown cursor":     "after=nope",
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp, body := env.getWithToken(env.url(pathLogs)+"?"+query, tok.AccessToken)
+			var apiErr map[string]any
+			_ = json.Unmarshal(body, &apiErr)
+			if resp.StatusCode != http.StatusBadRequest || apiErr["errorCode"] != "E0000001" {
+				t.Errorf("%d %s", resp.StatusCode, body)
+			}
+		})
+	}
+}
+
+func TestUserinfo(t *testing.T) {
+	env := newTestEnv(t, Config{})
+	tok, _ := env.authorize("openid", "profile", "email")
+	resp, body := env.getWithToken(env.url(pathUserinfo), tok.AccessToken)
+	var claims map[string]any
+	if err := json.Unmarshal(body, &claims); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if claims["sub"] != DemoUser || claims["email"] != DemoUser || claims["name"] != DemoUserName {
+		t.Errorf("claims %v", claims)
+	}
+
+	noOpenID, _ := env.authorize("okta.logs.read")
+	if resp, _ := env.getWithToken(env.url(pathUserinfo), noOpenID.AccessToken); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("userinfo without openid: %d, want 403", resp.StatusCode)
+	}
+}

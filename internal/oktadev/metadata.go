@@ -1,0 +1,85 @@
+package oktadev
+
+import (
+	"encoding/json"
+	"net/http"
+
+	josev3 "github.com/go-jose/go-jose/v3"
+)
+
+// metadata is the discovery document (RFC 8414 and OpenID Connect Discovery)
+// with the fields Okta's org authorization server publishes, limited to what
+// this server really supports.
+type metadata struct {
+	Issuer                                     string   `json:"issuer"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
+	TokenEndpoint                              string   `json:"token_endpoint"`
+	UserinfoEndpoint                           string   `json:"userinfo_endpoint"`
+	JWKSURI                                    string   `json:"jwks_uri"`
+	RevocationEndpoint                         string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	ResponseModesSupported                     []string `json:"response_modes_supported"`
+	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	SubjectTypesSupported                      []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
+	ScopesSupported                            []string `json:"scopes_supported"`
+	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
+	ClaimsSupported                            []string `json:"claims_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	RequestParameterSupported                  bool     `json:"request_parameter_supported"`
+}
+
+var clientAuthMethods = []string{"client_secret_basic", "client_secret_post", "private_key_jwt"}
+
+// handleMetadata serves both /.well-known/openid-configuration and
+// /.well-known/oauth-authorization-server; Okta serves the same document at
+// both.
+func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
+	issuer := s.Issuer()
+	algs := make([]string, 0, len(supportedAssertionAlgs))
+	for _, a := range supportedAssertionAlgs {
+		algs = append(algs, string(a))
+	}
+	doc := metadata{
+		Issuer:                                     issuer,
+		AuthorizationEndpoint:                      issuer + pathAuthorize,
+		TokenEndpoint:                              issuer + pathToken,
+		UserinfoEndpoint:                           issuer + pathUserinfo,
+		JWKSURI:                                    issuer + pathKeys,
+		RevocationEndpoint:                         issuer + pathRevoke,
+		IntrospectionEndpoint:                      issuer + pathIntrospect,
+		ResponseTypesSupported:                     []string{"code"},
+		ResponseModesSupported:                     []string{"query", "fragment", "form_post"},
+		GrantTypesSupported:                        grantTypes,
+		SubjectTypesSupported:                      []string{"public"},
+		IDTokenSigningAlgValuesSupported:           []string{"RS256"},
+		ScopesSupported:                            supportedScopes(),
+		TokenEndpointAuthMethodsSupported:          clientAuthMethods,
+		TokenEndpointAuthSigningAlgValuesSupported: algs,
+		RevocationEndpointAuthMethodsSupported:     clientAuthMethods,
+		IntrospectionEndpointAuthMethodsSupported:  clientAuthMethods,
+		ClaimsSupported:                            []string{"iss", "sub", "aud", "iat", "exp", "auth_time", "nonce", "at_hash", "jti", "name", "preferred_username", "email"},
+		CodeChallengeMethodsSupported:              []string{"S256"},
+		RequestParameterSupported:                  false,
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "max-age=300")
+	_ = json.NewEncoder(w).Encode(doc)
+}
+
+// handleKeys serves the public key that signs ID tokens.
+func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		writeAPIError(w, http.StatusMethodNotAllowed, "E0000022", "The endpoint does not support the provided HTTP method")
+		return
+	}
+	set := josev3.JSONWebKeySet{Keys: []josev3.JSONWebKey{s.signingKey.Public()}}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "max-age=300")
+	_ = json.NewEncoder(w).Encode(set)
+}

@@ -1,0 +1,146 @@
+package oktadev
+
+import (
+	"context"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/token/hmac"
+	"github.com/ory/fosite/token/jwt"
+	"golang.org/x/crypto/bcrypt"
+	"k8s.io/utils/clock"
+)
+
+// authorizeCodeLifetime is how long an authorization code can be exchanged.
+const authorizeCodeLifetime = 5 * time.Minute
+
+// fositeConfig is fosite's configuration with the values that depend on the
+// request or on an issuer that is only known once the server listens.
+type fositeConfig struct {
+	*fosite.Config
+	issuer func() string
+}
+
+// GetTokenURLs is the audience fosite demands of a client assertion: the
+// endpoint the assertion was sent to, which is Okta's rule.
+func (c *fositeConfig) GetTokenURLs(ctx context.Context) []string {
+	if endpoint, ok := ctx.Value(invokedEndpointKey{}).(string); ok {
+		return []string{endpoint}
+	}
+	return []string{c.issuer() + pathToken}
+}
+
+func (c *fositeConfig) GetIDTokenIssuer(context.Context) string { return c.issuer() }
+
+// clockedStrategy is fosite's opaque-token strategy with expiry judged by the
+// injected clock. fosite stamps expiry times from the wall clock and checks
+// them against it too; checking them here against Config.Clock as well lets
+// tests expire tokens by stepping a fake clock, which must therefore start at
+// (or after) the real time.
+type clockedStrategy struct {
+	oauth2.CoreStrategy
+	clock clock.PassiveClock
+}
+
+func (s clockedStrategy) expired(r fosite.Requester, t fosite.TokenType) bool {
+	deadline := r.GetSession().GetExpiresAt(t)
+	return !deadline.IsZero() && !s.clock.Now().Before(deadline)
+}
+
+func (s clockedStrategy) ValidateAccessToken(ctx context.Context, r fosite.Requester, token string) error {
+	if s.expired(r, fosite.AccessToken) {
+		return fosite.ErrTokenExpired.WithHint("Access token expired.")
+	}
+	return s.CoreStrategy.ValidateAccessToken(ctx, r, token)
+}
+
+func (s clockedStrategy) ValidateRefreshToken(ctx context.Context, r fosite.Requester, token string) error {
+	if s.expired(r, fosite.RefreshToken) {
+		return fosite.ErrTokenExpired.WithHint("Refresh token expired.")
+	}
+	return s.CoreStrategy.ValidateRefreshToken(ctx, r, token)
+}
+
+func (s clockedStrategy) ValidateAuthorizeCode(ctx context.Context, r fosite.Requester, token string) error {
+	if s.expired(r, fosite.AuthorizeCode) {
+		return fosite.ErrTokenExpired.WithHint("Authorization code expired.")
+	}
+	return s.CoreStrategy.ValidateAuthorizeCode(ctx, r, token)
+}
+
+// newProvider builds the fosite OAuth 2.0 provider: authorization code with
+// PKCE and OpenID Connect, refresh tokens, client credentials, revocation and
+// introspection. Nothing else (no implicit, hybrid or password grant), which is
+// what an Okta web app and service app can use.
+func (s *Server) newProvider(globalSecret []byte) {
+	cfg := &fositeConfig{
+		Config: &fosite.Config{
+			AccessTokenLifespan:   s.cfg.AccessTokenTTL,
+			RefreshTokenLifespan:  s.cfg.RefreshTokenTTL,
+			AuthorizeCodeLifespan: authorizeCodeLifetime,
+			IDTokenLifespan:       time.Hour,
+			GlobalSecret:          globalSecret,
+			// Scopes are matched exactly: granting okta.users.read does not
+			// grant okta.users.read.self.
+			ScopeStrategy:            fosite.ExactScopeStrategy,
+			AudienceMatchingStrategy: fosite.DefaultAudienceMatchingStrategy,
+			JWKSFetcherStrategy:      fosite.NewDefaultJWKSFetcherStrategy(),
+			// Client secrets only live in memory for a development server; the
+			// lowest bcrypt cost keeps every token request fast.
+			HashCost:           bcrypt.MinCost,
+			RefreshTokenScopes: []string{"offline_access"},
+			// Okta requires a state but not a minimum length.
+			MinParameterEntropy: 1,
+			// PKCE is enforced per client by pkcePolicy (login.go); fosite
+			// verifies it whenever a challenge was sent, and never allows plain.
+			EnforcePKCE:                    false,
+			EnablePKCEPlainChallengeMethod: false,
+			AllowedPromptValues:            []string{"login", "none", "consent"},
+		},
+		issuer: s.Issuer,
+	}
+	cfg.ClientSecretsHasher = &fosite.BCrypt{Config: cfg}
+	cfg.ClientAuthenticationStrategy = s.authenticateClient
+
+	keyGetter := func(context.Context) (interface{}, error) { return s.signingKey, nil }
+	strategy := &compose.CommonStrategy{
+		CoreStrategy: clockedStrategy{
+			CoreStrategy: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: cfg}, cfg),
+			clock:        s.clock,
+		},
+		OpenIDConnectTokenStrategy: compose.NewOpenIDConnectStrategy(keyGetter, cfg),
+		Signer:                     &jwt.DefaultSigner{GetPrivateKey: keyGetter},
+	}
+
+	// The order matters: the PKCE handler must follow the authorization-code
+	// handler, which issues the code it binds the challenge to.
+	factories := []compose.Factory{
+		compose.OAuth2AuthorizeExplicitFactory,
+		compose.OAuth2ClientCredentialsGrantFactory,
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OpenIDConnectRefreshFactory,
+		compose.OAuth2TokenIntrospectionFactory,
+		compose.OAuth2TokenRevocationFactory,
+		compose.OAuth2PKCEFactory,
+	}
+	for _, factory := range factories {
+		handler := factory(cfg, s.store, strategy)
+		if h, ok := handler.(fosite.AuthorizeEndpointHandler); ok {
+			cfg.AuthorizeEndpointHandlers.Append(h)
+		}
+		if h, ok := handler.(fosite.TokenEndpointHandler); ok {
+			cfg.TokenEndpointHandlers.Append(h)
+		}
+		if h, ok := handler.(fosite.TokenIntrospector); ok {
+			cfg.TokenIntrospectionHandlers.Append(h)
+		}
+		if h, ok := handler.(fosite.RevocationHandler); ok {
+			cfg.RevocationHandlers.Append(h)
+		}
+	}
+	s.fositeConfig = cfg
+	s.oauth = fosite.NewOAuth2Provider(s.store, cfg)
+}

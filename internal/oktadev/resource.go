@@ -1,0 +1,95 @@
+package oktadev
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+)
+
+// Okta's wording for a refused bearer token, in the WWW-Authenticate header
+// (RFC 6750) and in the API error body.
+const (
+	descInvalidToken      = "The access token is invalid."
+	descInsufficientScope = "The access token provided does not contain the required scopes."
+)
+
+func bearerToken(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// authorizeBearer lets a request through to a resource only with an active
+// access token of this server that carries requiredScope. It answers the
+// refusal itself, like Okta: 401 for a missing, unknown, expired or revoked
+// token, 403 for a token without the scope.
+func (s *Server) authorizeBearer(w http.ResponseWriter, r *http.Request, requiredScope string) (fosite.AccessRequester, bool) {
+	ctx := r.Context()
+	token := bearerToken(r)
+	if token == "" {
+		s.refuseBearer(w, r, requiredScope, http.StatusUnauthorized)
+		return nil, false
+	}
+	// fosite looks the token up and checks it (expiry by Config.Clock,
+	// revocation); a refresh token is no bearer token.
+	use, ar, err := s.oauth.IntrospectToken(ctx, token, fosite.AccessToken, &openid.DefaultSession{})
+	if err != nil || use != fosite.AccessToken {
+		s.refuseBearer(w, r, requiredScope, http.StatusUnauthorized)
+		return nil, false
+	}
+	setLogClientID(ctx, ar.GetClient().GetID())
+	if !ar.GetGrantedScopes().Has(requiredScope) {
+		s.refuseBearer(w, r, requiredScope, http.StatusForbidden)
+		return nil, false
+	}
+	return ar, true
+}
+
+func (s *Server) refuseBearer(w http.ResponseWriter, r *http.Request, scope string, status int) {
+	code, desc := "invalid_token", descInvalidToken
+	apiCode, apiSummary := errorInvalidToken, summaryInvalidToken
+	if status == http.StatusForbidden {
+		code, desc = "insufficient_scope", descInsufficientScope
+		apiCode, apiSummary = errorForbidden, summaryForbidden
+	}
+	setLogError(r.Context(), code)
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(
+		`Bearer authorization_uri="%s", realm="IdP", scope="%s", error="%s", error_description="%s", resource="%s"`,
+		s.Issuer()+pathAuthorize, scope, code, desc, r.URL.Path))
+	writeAPIError(w, status, apiCode, apiSummary)
+}
+
+// handleUserinfo is /oauth2/v1/userinfo: the signed-in person's claims, as
+// far as the token's scopes allow.
+func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		writeAPIError(w, http.StatusMethodNotAllowed, "E0000022", "The endpoint does not support the provided HTTP method")
+		return
+	}
+	ar, ok := s.authorizeBearer(w, r, "openid")
+	if !ok {
+		return
+	}
+	claims := map[string]any{"sub": ar.GetSession().GetSubject()}
+	if sess, ok := ar.GetSession().(*openid.DefaultSession); ok && sess.Claims != nil {
+		scopes := ar.GetGrantedScopes()
+		if scopes.Has("profile") {
+			claims["name"] = sess.Claims.Extra["name"]
+			claims["preferred_username"] = sess.Claims.Extra["preferred_username"]
+		}
+		if scopes.Has("email") {
+			claims["email"] = sess.Claims.Extra["email"]
+			claims["email_verified"] = true
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(claims)
+}

@@ -1,0 +1,335 @@
+package oktadev
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	josev3 "github.com/go-jose/go-jose/v3"
+	"github.com/ory/fosite"
+	"k8s.io/utils/clock"
+)
+
+// What the binary registers by default. The secret is public knowledge: it
+// only protects a development server.
+const (
+	DemoUser            = "demo@example.com"
+	DemoPassword        = "Passw0rd!"
+	DemoUserName        = "Demo User"
+	DemoWebClientID     = "0oadevdemowebclient1"
+	DemoWebClientSecret = "dev-only-demo-secret-do-not-use-in-production"
+)
+
+// Okta's org authorization server paths.
+const (
+	pathAuthorize      = "/oauth2/v1/authorize"
+	pathToken          = "/oauth2/v1/token"
+	pathRevoke         = "/oauth2/v1/revoke"
+	pathIntrospect     = "/oauth2/v1/introspect"
+	pathKeys           = "/oauth2/v1/keys"
+	pathUserinfo       = "/oauth2/v1/userinfo"
+	pathLogs           = "/api/v1/logs"
+	pathOIDCMetadata   = "/.well-known/openid-configuration"
+	pathOAuthMetadata  = "/.well-known/oauth-authorization-server"
+	pathAdminFaults    = "/admin/faults"
+	defaultRateLimit   = 600
+	defaultAccessTTL   = time.Hour
+	defaultRefreshTTL  = 90 * 24 * time.Hour
+	defaultGracePeriod = 30 * time.Second
+)
+
+// Config configures a Server. The zero value is a server like Okta's org
+// authorization server: one-hour access tokens, 90-day refresh tokens that
+// rotate with a 30-second grace period, 600 requests a minute per endpoint.
+type Config struct {
+	// Issuer is the server's base URL. Empty means the URL of the listener
+	// given to Start (or, when only Handler is used, of the first request's
+	// Host).
+	Issuer string
+	// AccessTokenTTL is the access-token lifetime; default 1h.
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is the refresh-token lifetime; default 90 days.
+	RefreshTokenTTL time.Duration
+	// RefreshGracePeriod is how long a rotated refresh token still works;
+	// default 30s, negative for none.
+	RefreshGracePeriod time.Duration
+	// RateLimitPerMinute is the number of requests each endpoint answers per
+	// minute before it answers 429; default 600.
+	RateLimitPerMinute int
+	// Clock drives the server's own decisions: the refresh grace period,
+	// rate-limit windows, fault windows and token, code and assertion expiry.
+	// Default clock.RealClock{}. fosite stamps expiry times from the wall
+	// clock, so a fake clock must start at the real time (for example
+	// clocktesting.NewFakeClock(time.Now())) and only move forward; fosite
+	// also checks a client assertion's iat and nbf against the wall clock.
+	Clock clock.Clock
+	// Logger gets one line per request. It never receives a token, code,
+	// secret, password or assertion. Default: discard.
+	Logger *slog.Logger
+}
+
+// Server is an Okta-compatible development authorization server.
+type Server struct {
+	cfg         Config
+	clock       clock.Clock
+	logger      *slog.Logger
+	baseContext context.Context
+
+	issuerMu sync.RWMutex
+	issuer   string
+
+	store        *store
+	oauth        *fosite.Fosite
+	fositeConfig *fositeConfig
+	signingKey   *josev3.JSONWebKey
+	// csrfKey binds login forms to the browser's cookie (login.go).
+	csrfKey []byte
+
+	usersMu sync.RWMutex
+	users   map[string]User
+
+	limiter       *rateLimiter
+	faults        *faultInjector
+	logEvents     []LogEvent
+	tokenRequests atomic.Int64
+
+	handler http.Handler
+
+	serveMu    sync.Mutex
+	httpServer *http.Server
+	serveDone  chan error
+	// done is closed by Close; it ends hanging (faulted) requests.
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New returns a server with no clients and no users; add them with
+// AddWebClient, AddServiceClient and AddUser.
+func New(cfg Config) (*Server, error) {
+	if cfg.AccessTokenTTL == 0 {
+		cfg.AccessTokenTTL = defaultAccessTTL
+	}
+	if cfg.RefreshTokenTTL == 0 {
+		cfg.RefreshTokenTTL = defaultRefreshTTL
+	}
+	if cfg.RefreshGracePeriod == 0 {
+		cfg.RefreshGracePeriod = defaultGracePeriod
+	}
+	if cfg.RateLimitPerMinute == 0 {
+		cfg.RateLimitPerMinute = defaultRateLimit
+	}
+	if cfg.AccessTokenTTL < 0 || cfg.RefreshTokenTTL < 0 || cfg.RateLimitPerMinute < 0 {
+		return nil, errors.New("token lifetimes and the rate limit must not be negative")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Issuer = strings.TrimSuffix(cfg.Issuer, "/")
+
+	key, err := processSigningKey()
+	if err != nil {
+		return nil, err
+	}
+	globalSecret := make([]byte, 32)
+	csrfKey := make([]byte, 32)
+	if _, err := rand.Read(globalSecret); err != nil {
+		return nil, fmt.Errorf("generating the token secret: %w", err)
+	}
+	if _, err := rand.Read(csrfKey); err != nil {
+		return nil, fmt.Errorf("generating the CSRF key: %w", err)
+	}
+
+	s := &Server{
+		cfg:         cfg,
+		clock:       cfg.Clock,
+		logger:      cfg.Logger,
+		baseContext: context.Background(),
+		issuer:      cfg.Issuer,
+		signingKey:  key,
+		csrfKey:     csrfKey,
+		users:       map[string]User{},
+		limiter:     newRateLimiter(cfg.Clock, cfg.RateLimitPerMinute),
+		faults:      &faultInjector{clock: cfg.Clock},
+		done:        make(chan struct{}),
+	}
+	grace := cfg.RefreshGracePeriod
+	if grace < 0 {
+		grace = 0
+	}
+	s.store = newStore(cfg.Clock, grace)
+	s.newProvider(globalSecret)
+	s.logEvents = syntheticLogEvents(cfg.Clock.Now())
+	s.handler = s.routes()
+	return s, nil
+}
+
+// processSigningKey returns the RSA key that signs ID tokens. One key serves every
+// server in the process: a development server gains nothing from a key of
+// its own, and generating RSA keys is slow (very slow under -race), which
+// would slow every test that starts a server.
+var processSigningKey = sync.OnceValues(func() (*josev3.JSONWebKey, error) {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("generating the signing key: %w", err)
+	}
+	key := &josev3.JSONWebKey{Key: priv, Algorithm: string(josev3.RS256), Use: "sig"}
+	public := key.Public()
+	thumbprint, err := public.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("computing the signing key id: %w", err)
+	}
+	key.KeyID = base64.RawURLEncoding.EncodeToString(thumbprint)
+	return key, nil
+})
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+pathOIDCMetadata, s.handleMetadata)
+	mux.HandleFunc("GET "+pathOAuthMetadata, s.handleMetadata)
+	mux.Handle(pathAuthorize, s.rateLimited(http.HandlerFunc(s.handleAuthorize)))
+	mux.Handle(pathToken, s.countTokenRequests(s.rateLimited(s.injectFaults(http.HandlerFunc(s.handleToken)))))
+	mux.Handle(pathRevoke, s.rateLimited(http.HandlerFunc(s.handleRevoke)))
+	mux.Handle(pathIntrospect, s.rateLimited(http.HandlerFunc(s.handleIntrospect)))
+	mux.Handle(pathKeys, s.rateLimited(http.HandlerFunc(s.handleKeys)))
+	mux.Handle(pathUserinfo, s.rateLimited(http.HandlerFunc(s.handleUserinfo)))
+	mux.Handle(pathLogs, s.rateLimited(http.HandlerFunc(s.handleLogs)))
+	mux.Handle("/api/v1/", s.rateLimited(http.HandlerFunc(s.handleUnknownAPI)))
+	mux.HandleFunc(pathAdminFaults, s.handleAdminFaults)
+	return s.logRequests(s.learnIssuer(mux))
+}
+
+// Start serves on l in the background until Close. When Config.Issuer is
+// empty the issuer becomes the listener's URL.
+func (s *Server) Start(l net.Listener) error {
+	s.serveMu.Lock()
+	defer s.serveMu.Unlock()
+	if s.httpServer != nil {
+		return errors.New("server already started")
+	}
+	select {
+	case <-s.done:
+		return errors.New("server closed")
+	default:
+	}
+	s.issuerMu.Lock()
+	if s.issuer == "" {
+		s.issuer = "http://" + listenerHost(l.Addr())
+	}
+	s.issuerMu.Unlock()
+	s.httpServer = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	s.serveDone = make(chan error, 1)
+	go func() { s.serveDone <- s.httpServer.Serve(l) }()
+	return nil
+}
+
+// listenerHost is the host:port clients should use for a listener: a
+// wildcard address is reachable on the loopback address.
+func listenerHost(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+}
+
+// Handler serves the server's endpoints, for use without Start.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Issuer is the server's base URL, e.g. http://127.0.0.1:9090.
+func (s *Server) Issuer() string {
+	s.issuerMu.RLock()
+	defer s.issuerMu.RUnlock()
+	return s.issuer
+}
+
+// learnIssuer fixes the issuer from the first request when neither
+// Config.Issuer nor Start set it.
+func (s *Server) learnIssuer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.Issuer() == "" {
+			s.issuerMu.Lock()
+			if s.issuer == "" {
+				scheme := "http"
+				if r.TLS != nil {
+					scheme = "https"
+				}
+				s.issuer = scheme + "://" + r.Host
+			}
+			s.issuerMu.Unlock()
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Close stops serving, ending requests held by a hang fault, and waits up to
+// five seconds for the others to finish.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.serveMu.Lock()
+		defer s.serveMu.Unlock()
+		if s.httpServer == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.httpServer.Shutdown(ctx); err != nil {
+			s.closeErr = errors.Join(err, s.httpServer.Close())
+		}
+		if err := <-s.serveDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.closeErr = errors.Join(s.closeErr, err)
+		}
+	})
+	return s.closeErr
+}
+
+// RevokeGrantsFor revokes every access and refresh token issued to a client,
+// as when an administrator revokes its tokens in the Admin Console; its next
+// refresh fails with invalid_grant.
+func (s *Server) RevokeGrantsFor(clientID string) { s.store.revokeClient(clientID) }
+
+// TokenRequests counts the requests that reached /oauth2/v1/token, whatever
+// their outcome.
+func (s *Server) TokenRequests() int { return int(s.tokenRequests.Load()) }
+
+// ActiveRefreshTokens counts the refresh tokens of a client that the server
+// would accept now (including rotated ones still in their grace period).
+func (s *Server) ActiveRefreshTokens(clientID string) int {
+	return s.store.activeRefreshTokens(clientID)
+}
+
+// ActiveAccessTokens counts the unexpired, unrevoked access tokens of a
+// client.
+func (s *Server) ActiveAccessTokens(clientID string) int { return s.store.activeAccessTokens(clientID) }
+
+func (s *Server) countTokenRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.tokenRequests.Add(1)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// handleUnknownAPI answers management-API paths this server does not
+// implement the way Okta answers an unknown resource.
+func (s *Server) handleUnknownAPI(w http.ResponseWriter, r *http.Request) {
+	writeAPIError(w, http.StatusNotFound, errorResourceNotFound, summaryResourceMissing+": "+r.URL.Path)
+}

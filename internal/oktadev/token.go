@@ -1,0 +1,186 @@
+package oktadev
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+)
+
+// grantTypes are the grants an Okta web app or service app can use at the org
+// authorization server.
+var grantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
+
+// handleToken is /oauth2/v1/token. fosite authenticates the client, runs the
+// grant and mints the tokens; this handler adds Okta's scope rules for the
+// client-credentials grant and Okta's response and error shapes.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.tokenError(w, r, newOAuthError("invalid_request", "The token endpoint only accepts POST requests.", http.StatusMethodNotAllowed))
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.tokenError(w, r, newOAuthError("invalid_request", "The request body must be application/x-www-form-urlencoded.", http.StatusBadRequest))
+		return
+	}
+	grantType := r.PostForm.Get("grant_type")
+	switch {
+	case grantType == "":
+		s.tokenError(w, r, newOAuthError("invalid_request", "The 'grant_type' parameter is required.", http.StatusBadRequest))
+		return
+	case !slices.Contains(grantTypes, grantType):
+		s.tokenError(w, r, newOAuthError("unsupported_grant_type", "The authorization grant type is not supported by the authorization server. Supported grant types: ["+strings.Join(grantTypes, ", ")+"].", http.StatusBadRequest))
+		return
+	}
+
+	session := &openid.DefaultSession{}
+	ar, err := s.oauth.NewAccessRequest(ctx, r, session)
+	var client *registeredClient
+	if ar != nil {
+		// Set only once fosite has authenticated the client.
+		client, _ = ar.GetClient().(*registeredClient)
+	}
+	if client != nil {
+		setLogClientID(ctx, client.id)
+		// fosite checks the scopes of a client-credentials request before
+		// the client's grant types; Okta tells a web app first that it may
+		// not use the grant at all.
+		if grantType == "client_credentials" && client.kind != serviceClientKind {
+			s.tokenError(w, r, tokenEndpointError(grantType, client, fosite.ErrUnauthorizedClient))
+			return
+		}
+	}
+	if err != nil {
+		if client != nil && grantType == "client_credentials" && fosite.ErrorToRFC6749Error(err).ErrorField == "invalid_scope" {
+			if oe := clientCredentialsScopeError(client, ar.GetRequestedScopes()); oe != nil {
+				err = oe
+			}
+		}
+		s.tokenError(w, r, tokenEndpointError(grantType, client, err))
+		return
+	}
+
+	if grantType == "client_credentials" {
+		if oe := clientCredentialsScopeError(client, ar.GetRequestedScopes()); oe != nil {
+			s.tokenError(w, r, oe)
+			return
+		}
+		// fosite leaves granting to the server; every scope that passed the
+		// checks above is granted. The app itself is the subject, as at Okta.
+		for _, scope := range ar.GetRequestedScopes() {
+			ar.GrantScope(scope)
+		}
+		session.Subject = client.id
+	}
+
+	resp, err := s.oauth.NewAccessResponse(ctx, ar)
+	if err != nil {
+		s.tokenError(w, r, tokenEndpointError(grantType, client, err))
+		return
+	}
+	// Okta answers "Bearer" (fosite "bearer") and the configured lifetime
+	// exactly (fosite counts down from when it stamped the expiry).
+	resp.SetTokenType("Bearer")
+	resp.SetExpiresIn(s.cfg.AccessTokenTTL)
+	s.oauth.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, oe *oauthError) {
+	setLogError(r.Context(), oe.Code)
+	writeOAuthError(w, oe)
+}
+
+// handleRevoke is /oauth2/v1/revoke (RFC 7009). fosite revokes the whole
+// grant the token belongs to. An unknown or already revoked token is not an
+// error, as RFC 7009 requires.
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.tokenError(w, r, newOAuthError("invalid_request", "The revocation endpoint only accepts POST requests.", http.StatusMethodNotAllowed))
+		return
+	}
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("token") == "" {
+		s.tokenError(w, r, newOAuthError("invalid_request", "The 'token' parameter is required.", http.StatusBadRequest))
+		return
+	}
+	if err := s.oauth.NewRevocationRequest(ctx, r); err != nil {
+		oe := tokenEndpointError("", nil, err)
+		if oe.Code == "unauthorized_client" {
+			// The token belongs to another client; Okta answers as if it had
+			// revoked it, revealing nothing about other clients' tokens.
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		s.tokenError(w, r, oe)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+// introspection is Okta's /introspect response for an active token.
+type introspection struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	Username  string `json:"username,omitempty"`
+	Exp       int64  `json:"exp,omitempty"`
+	Iat       int64  `json:"iat,omitempty"`
+	Sub       string `json:"sub,omitempty"`
+	Iss       string `json:"iss,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+}
+
+// handleIntrospect is /oauth2/v1/introspect (RFC 7662). The client
+// authenticates like at /token (fosite's NewIntrospectionRequest only knows
+// HTTP basic authentication, Okta accepts every method). A client may only
+// introspect its own tokens; anything else, like an unknown, expired or
+// revoked token, is {"active":false}.
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.tokenError(w, r, newOAuthError("invalid_request", "The introspection endpoint only accepts POST requests.", http.StatusMethodNotAllowed))
+		return
+	}
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("token") == "" {
+		s.tokenError(w, r, newOAuthError("invalid_request", "The 'token' parameter is required.", http.StatusBadRequest))
+		return
+	}
+	client, err := s.oauth.AuthenticateClient(ctx, r, r.PostForm)
+	if err != nil {
+		s.tokenError(w, r, tokenEndpointError("", nil, err))
+		return
+	}
+	setLogClientID(ctx, client.GetID())
+
+	answer := introspection{}
+	use, ar, err := s.oauth.IntrospectToken(ctx, r.PostForm.Get("token"), fosite.TokenUse(r.PostForm.Get("token_type_hint")), &openid.DefaultSession{})
+	if err == nil && ar.GetClient().GetID() == client.GetID() {
+		answer = introspection{
+			Active:   true,
+			Scope:    strings.Join(ar.GetGrantedScopes(), " "),
+			Username: ar.GetSession().GetUsername(),
+			Exp:      ar.GetSession().GetExpiresAt(fosite.TokenType(use)).Unix(),
+			Iat:      ar.GetRequestedAt().Unix(),
+			Sub:      ar.GetSession().GetSubject(),
+			Iss:      s.Issuer(),
+			ClientID: ar.GetClient().GetID(),
+		}
+		if use == fosite.AccessToken {
+			answer.TokenType = "Bearer"
+		}
+		if answer.Exp < 0 {
+			answer.Exp = 0
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(answer)
+}

@@ -1,0 +1,209 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package operator assembles the operator process: a controller-runtime
+// manager with the OktaScopedToken reconciler, the sign-in callback server
+// (a runnable on every replica, leader or not), metrics and health probes.
+// cmd/ runs it; tests and the demo start it in-process.
+package operator
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/controllers"
+	"github.com/okta-token-operator/okta-token-operator/internal/callback"
+	"github.com/okta-token-operator/okta-token-operator/internal/okta"
+)
+
+func init() {
+	// The manager uses client-go's scheme, extended with this API group.
+	_ = v1.AddToScheme(scheme.Scheme)
+}
+
+// Options configure the operator. Zero values get the defaults below.
+type Options struct {
+	MetricsBindAddress     string // "0" disables; default "0"
+	SecureMetrics          bool
+	HealthProbeBindAddress string // "0" disables; default "0"
+	// CallbackBindAddress is where the callback server listens.
+	CallbackBindAddress string
+	// CallbackListener, when set, is used instead of CallbackBindAddress
+	// (tests pass a listener on a free port).
+	CallbackListener net.Listener
+	// CallbackURL is the redirect URI registered with the Okta app; the
+	// Ingress in front of the callback server answers it.
+	CallbackURL string
+	// StateNamespace holds the state Secrets.
+	StateNamespace string
+	LeaderElection bool
+	// LeaderElectionNamespace is where the lease lives; default StateNamespace.
+	LeaderElectionNamespace string
+	LeaderElectionID        string
+	// AllowInsecureIssuers accepts http:// issuers (local development).
+	AllowInsecureIssuers    bool
+	MaxConcurrentReconciles int
+	AuthorizationURLTTL     time.Duration // default 1h
+	// HTTPTimeout bounds each request to Okta; default 30s.
+	HTTPTimeout time.Duration
+	// Clock drives every decision; default the real clock.
+	Clock clock.WithTicker
+	// Logger, default ctrl.Log.
+	Logger *logr.Logger
+	// TLSOpts apply to the metrics server.
+	TLSOpts []func(*tls.Config)
+	// SkipNameValidation lets tests start several managers in one process.
+	SkipNameValidation bool
+}
+
+func (o *Options) defaults() error {
+	if o.StateNamespace == "" {
+		return errors.New("--state-namespace is required: the namespace that holds the operator's state Secrets")
+	}
+	u, err := url.Parse(o.CallbackURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("--callback-url %q must be an absolute http(s) URL, the redirect URI registered with the Okta app", o.CallbackURL)
+	}
+	if o.MetricsBindAddress == "" {
+		o.MetricsBindAddress = "0"
+	}
+	if o.HealthProbeBindAddress == "" {
+		o.HealthProbeBindAddress = "0"
+	}
+	if o.CallbackBindAddress == "" {
+		o.CallbackBindAddress = ":8082"
+	}
+	if o.LeaderElectionNamespace == "" {
+		o.LeaderElectionNamespace = o.StateNamespace
+	}
+	if o.LeaderElectionID == "" {
+		o.LeaderElectionID = "okta-token-operator.oktatoken.dev"
+	}
+	if o.AuthorizationURLTTL <= 0 {
+		o.AuthorizationURLTTL = time.Hour
+	}
+	if o.HTTPTimeout <= 0 {
+		o.HTTPTimeout = 30 * time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.MaxConcurrentReconciles <= 0 {
+		o.MaxConcurrentReconciles = 4
+	}
+	return nil
+}
+
+// New builds the manager with everything registered. Start it with
+// mgr.Start(ctx).
+func New(cfg *rest.Config, o Options) (manager.Manager, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	managed := labels.SelectorFromSet(labels.Set{v1.LabelManagedBy: v1.ManagedByValue})
+	metricsOpts := metricsserver.Options{BindAddress: o.MetricsBindAddress, SecureServing: o.SecureMetrics, TLSOpts: o.TLSOpts}
+	if o.SecureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	mopts := ctrl.Options{
+		Scheme:                        scheme.Scheme,
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        o.HealthProbeBindAddress,
+		LeaderElection:                o.LeaderElection,
+		LeaderElectionID:              o.LeaderElectionID,
+		LeaderElectionNamespace:       o.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		Cache: cache.Options{
+			// Only the Secrets the operator manages are cached, so memory
+			// does not grow with every Secret in the cluster.
+			ByObject: map[client.Object]cache.ByObject{
+				&corev1.Secret{}: {Label: managed},
+			},
+		},
+	}
+	if o.Logger != nil {
+		mopts.Logger = *o.Logger
+	}
+	if o.SkipNameValidation {
+		t := true
+		mopts.Controller.SkipNameValidation = &t
+	}
+	mgr, err := ctrl.NewManager(cfg, mopts)
+	if err != nil {
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	httpClient := &http.Client{Timeout: o.HTTPTimeout}
+	oktaClient := &okta.Client{HTTP: httpClient, Clock: o.Clock}
+	discovery := &okta.Discoverer{HTTP: httpClient, Clock: o.Clock, TTL: 15 * time.Minute, AllowInsecure: o.AllowInsecureIssuers}
+
+	rec := &controllers.OktaScopedTokenReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Recorder:                mgr.GetEventRecorder("okta-token-operator"),
+		Clock:                   o.Clock,
+		Okta:                    oktaClient,
+		Discovery:               discovery,
+		StateNamespace:          o.StateNamespace,
+		CallbackURL:             o.CallbackURL,
+		AuthorizationURLTTL:     o.AuthorizationURLTTL,
+		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
+	}
+	if err := rec.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the controller: %w", err)
+	}
+	cb := &callback.Server{
+		BindAddress:    o.CallbackBindAddress,
+		Listener:       o.CallbackListener,
+		Client:         mgr.GetClient(),
+		APIReader:      mgr.GetAPIReader(),
+		Okta:           oktaClient,
+		Discovery:      discovery,
+		Clock:          o.Clock,
+		StateNamespace: o.StateNamespace,
+		CallbackURL:    o.CallbackURL,
+		Log:            mgr.GetLogger().WithName("callback"),
+	}
+	if err := mgr.Add(cb); err != nil {
+		return nil, fmt.Errorf("adding the callback server: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("callback", cb.Ready); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}

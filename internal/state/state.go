@@ -1,0 +1,269 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package state reads and writes the state Secret: the one Secret per
+// OktaScopedToken, in the operator's own namespace, that holds what no
+// workload may see — the refresh token, the current access token (so a
+// deleted token Secret can be restored without a new request), and the
+// pending sign-in (hash of state, PKCE verifier, expiry).
+//
+// It lives in the operator's namespace, so it cannot carry an owner
+// reference to the resource; annotations name the owner instead, and the
+// resource's finalizer deletes it.
+package state
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+)
+
+// Labels and annotations of a state Secret.
+const (
+	// LabelRole tells state Secrets from token Secrets; both carry the
+	// managed-by label the cache selects on.
+	LabelRole = "oktatoken.dev/role"
+	RoleState = "state"
+	RoleToken = "token"
+	// LabelPendingState is the hash of the pending login's state, so the
+	// callback finds the Secret with one indexed list.
+	LabelPendingState = "oktatoken.dev/pending-state"
+	// AnnotationOwner is "namespace/name" of the OktaScopedToken.
+	AnnotationOwner = "oktatoken.dev/owner"
+)
+
+// Data keys.
+const (
+	keyFingerprint     = "grant-fingerprint"
+	keyRefreshToken    = "refresh_token"
+	keyAccessToken     = "access_token"
+	keyTokenType       = "token_type"
+	keyIssuedAt        = "issued_at"
+	keyExpiry          = "expiry"
+	keyScope           = "scope"
+	keySubject         = "subject"
+	keyOrigin          = "origin"
+	keyPendingHash     = "pending-state-hash"
+	keyPendingVerifier = "pending-verifier"
+	keyPendingExpires  = "pending-expires-at"
+	keyPendingRedirect = "pending-redirect-uri"
+	keyPendingPrint    = "pending-fingerprint"
+	keyPendingURL      = "pending-authorization-url"
+	keyRenewHandled    = "renew-requested-at-handled"
+	keyReauthHandled   = "reauthorize-requested-at-handled"
+)
+
+// Origin says how the current token was obtained, for the event a new
+// token earns: Authorized after a sign-in, Rotated otherwise.
+type Origin string
+
+const (
+	OriginLogin   Origin = "login"
+	OriginRefresh Origin = "refresh"
+	OriginMint    Origin = "client-credentials"
+)
+
+// Grant is the current token and what renews it.
+type Grant struct {
+	// Fingerprint identifies the spec the grant was made for.
+	Fingerprint  string
+	RefreshToken string
+	AccessToken  string
+	TokenType    string
+	IssuedAt     time.Time
+	Expiry       time.Time
+	Scopes       []string
+	Subject      string
+	Origin       Origin
+}
+
+// HasToken says whether there is an access token at all.
+func (g *Grant) HasToken() bool { return g != nil && g.AccessToken != "" }
+
+// PendingLogin is a sign-in waiting for its callback.
+type PendingLogin struct {
+	StateHash   string
+	Verifier    string
+	ExpiresAt   time.Time
+	RedirectURI string
+	Fingerprint string
+	// AuthorizationURL is the sign-in link published in status; kept here
+	// so that a stale status read from the cache never leads to a second,
+	// competing link.
+	AuthorizationURL string
+}
+
+// State is the decoded state Secret.
+type State struct {
+	Grant   *Grant
+	Pending *PendingLogin
+	// RenewHandled and ReauthorizeHandled are the last manual-trigger
+	// annotation values acted on, so each distinct value acts once.
+	RenewHandled       string
+	ReauthorizeHandled string
+}
+
+// SecretName is the state Secret's name for a resource: "ost.<ns>.<name>".
+// Namespaces cannot contain dots, so the name is unique; a too-long one is
+// shortened with a hash.
+func SecretName(key types.NamespacedName) string {
+	name := "ost." + key.Namespace + "." + key.Name
+	if len(name) <= 253 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(key.String()))
+	return name[:253-17] + "." + hex.EncodeToString(sum[:8])
+}
+
+// Owner reads the owning resource from a state Secret's annotation.
+func Owner(s *corev1.Secret) (types.NamespacedName, bool) {
+	ns, name, ok := strings.Cut(s.Annotations[AnnotationOwner], "/")
+	if !ok || ns == "" || name == "" {
+		return types.NamespacedName{}, false
+	}
+	return types.NamespacedName{Namespace: ns, Name: name}, true
+}
+
+// NewSecret is an empty state Secret for a resource.
+func NewSecret(stateNamespace string, owner types.NamespacedName) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      SecretName(owner),
+			Namespace: stateNamespace,
+			Labels: map[string]string{
+				v1.LabelManagedBy: v1.ManagedByValue,
+				LabelRole:         RoleState,
+			},
+			Annotations: map[string]string{AnnotationOwner: owner.String()},
+		},
+		Type: corev1.SecretTypeOpaque,
+	}
+}
+
+// Decode reads a state Secret. A nil Secret is an empty state.
+func Decode(s *corev1.Secret) State {
+	var st State
+	if s == nil {
+		return st
+	}
+	d := s.Data
+	get := func(k string) string { return string(d[k]) }
+	if get(keyAccessToken) != "" || get(keyRefreshToken) != "" {
+		st.Grant = &Grant{
+			Fingerprint:  get(keyFingerprint),
+			RefreshToken: get(keyRefreshToken),
+			AccessToken:  get(keyAccessToken),
+			TokenType:    get(keyTokenType),
+			IssuedAt:     parseTime(get(keyIssuedAt)),
+			Expiry:       parseTime(get(keyExpiry)),
+			Scopes:       strings.Fields(get(keyScope)),
+			Subject:      get(keySubject),
+			Origin:       Origin(get(keyOrigin)),
+		}
+	}
+	if get(keyPendingHash) != "" {
+		st.Pending = &PendingLogin{
+			StateHash:        get(keyPendingHash),
+			Verifier:         get(keyPendingVerifier),
+			ExpiresAt:        parseTime(get(keyPendingExpires)),
+			RedirectURI:      get(keyPendingRedirect),
+			Fingerprint:      get(keyPendingPrint),
+			AuthorizationURL: get(keyPendingURL),
+		}
+	}
+	st.RenewHandled = get(keyRenewHandled)
+	st.ReauthorizeHandled = get(keyReauthHandled)
+	return st
+}
+
+// Encode writes st into s (data and the pending-state label), keeping s's
+// other metadata.
+func Encode(st State, s *corev1.Secret) {
+	d := map[string][]byte{}
+	set := func(k, v string) {
+		if v != "" {
+			d[k] = []byte(v)
+		}
+	}
+	if g := st.Grant; g != nil {
+		set(keyFingerprint, g.Fingerprint)
+		set(keyRefreshToken, g.RefreshToken)
+		set(keyAccessToken, g.AccessToken)
+		set(keyTokenType, g.TokenType)
+		set(keyIssuedAt, formatTime(g.IssuedAt))
+		set(keyExpiry, formatTime(g.Expiry))
+		set(keyScope, strings.Join(g.Scopes, " "))
+		set(keySubject, g.Subject)
+		set(keyOrigin, string(g.Origin))
+	}
+	if p := st.Pending; p != nil {
+		set(keyPendingHash, p.StateHash)
+		set(keyPendingVerifier, p.Verifier)
+		set(keyPendingExpires, formatTime(p.ExpiresAt))
+		set(keyPendingRedirect, p.RedirectURI)
+		set(keyPendingPrint, p.Fingerprint)
+		set(keyPendingURL, p.AuthorizationURL)
+	}
+	set(keyRenewHandled, st.RenewHandled)
+	set(keyReauthHandled, st.ReauthorizeHandled)
+	s.Data = d
+	s.StringData = nil
+	if s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
+	if st.Pending != nil {
+		s.Labels[LabelPendingState] = st.Pending.StateHash
+	} else {
+		delete(s.Labels, LabelPendingState)
+	}
+}
+
+// Fingerprint identifies what a grant was made for: a change of domain,
+// authorization server, client, grant type or scopes means the stored grant
+// no longer answers the spec and a new one is needed.
+func Fingerprint(spec v1.OktaScopedTokenSpec) string {
+	scopes := slices.Clone(spec.Scopes)
+	slices.Sort(scopes)
+	h := sha256.New()
+	for _, part := range []string{
+		strings.TrimRight(spec.OktaDomain, "/"), spec.AuthorizationServerID, spec.ClientID,
+		string(spec.GrantType), strings.Join(scopes, " "),
+	} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
