@@ -43,6 +43,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -54,6 +55,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 	"github.com/okta-token-operator/okta-token-operator/internal/creds"
@@ -88,6 +90,8 @@ type OktaScopedTokenReconciler struct {
 	unpersisted sync.Map // types.NamespacedName -> *state.Grant
 	// rateLimited holds, per resource, when Okta's rate limit resets.
 	rateLimited sync.Map // types.NamespacedName -> time.Time
+	// QueueClock, when set, drives the work queue's delays (tests).
+	QueueClock clock.WithTicker
 	// revokeAttempts counts failed revocations during deletion.
 	revokeAttempts sync.Map // types.NamespacedName -> int
 }
@@ -716,19 +720,77 @@ func (r *OktaScopedTokenReconciler) revoke(ctx context.Context, obj *v1.OktaScop
 	return r.Okta.Revoke(ctx, ep, *c.App, refreshToken, "refresh_token")
 }
 
+// referencedSecretsIndex indexes OktaScopedTokens by the Secrets their spec
+// references (client secret or private key), so a change to such a Secret
+// finds its resources without a scan.
+const referencedSecretsIndex = "spec.referencedSecrets"
+
+func referencedSecrets(o client.Object) []string {
+	obj, ok := o.(*v1.OktaScopedToken)
+	if !ok {
+		return nil
+	}
+	var out []string
+	if r := obj.Spec.ClientSecretRef; r != nil {
+		out = append(out, r.Name)
+	}
+	if r := obj.Spec.PrivateKeyRef; r != nil {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
 // SetupWithManager sets up the controller with the Manager.
-func (r *OktaScopedTokenReconciler) SetupWithManager(mgr ctrl.Manager) error {
+//
+// referencedSecrets is a metadata-only source for the user's Secrets: the
+// manager's cache holds only managed Secrets, so the client-secret and key
+// Secrets are watched through their metadata, which is enough to notice a
+// change and small enough to hold for every Secret in the cluster.
+func (r *OktaScopedTokenReconciler) SetupWithManager(mgr ctrl.Manager, referenced source.TypedSource[reconcile.Request]) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.OktaScopedToken{}, referencedSecretsIndex, referencedSecrets); err != nil {
+		return fmt.Errorf("indexing referenced Secrets: %w", err)
+	}
 	isStateSecret := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		return o.GetNamespace() == r.StateNamespace && o.GetLabels()[state.LabelRole] == state.RoleState
 	})
-	return ctrl.NewControllerManagedBy(mgr).
+	opts := controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}
+	if r.QueueClock != nil {
+		// Tests drive time with a fake clock; the work queue must follow
+		// it, or a RequeueAfter computed from fake time would wait in
+		// real time.
+		opts.NewQueue = func(name string, rl workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+			return workqueue.NewTypedRateLimitingQueueWithConfig(rl, workqueue.TypedRateLimitingQueueConfig[reconcile.Request]{
+				Name: name, Clock: r.QueueClock,
+			})
+		}
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1.OktaScopedToken{}).
 		Owns(&corev1.Secret{}).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(stateSecretOwner),
 			builder.WithPredicates(isStateSecret)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
-		Named("oktascopedtoken").
-		Complete(r)
+		WithOptions(opts).
+		Named("oktascopedtoken")
+	if referenced != nil {
+		b = b.WatchesRawSource(referenced)
+	}
+	return b.Complete(r)
+}
+
+// TokensReferencing maps a user's Secret to the OktaScopedTokens that
+// reference it.
+func (r *OktaScopedTokenReconciler) TokensReferencing(ctx context.Context, o client.Object) []reconcile.Request {
+	var list v1.OktaScopedTokenList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{referencedSecretsIndex: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing OktaScopedTokens for a referenced Secret")
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for _, t := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&t)})
+	}
+	return out
 }
 
 func stateSecretOwner(_ context.Context, o client.Object) []reconcile.Request {

@@ -31,6 +31,7 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -38,10 +39,12 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 	"github.com/okta-token-operator/okta-token-operator/controllers"
@@ -181,7 +184,27 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		AuthorizationURLTTL:     o.AuthorizationURLTTL,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 	}
-	if err := rec.SetupWithManager(mgr); err != nil {
+	if _, real := o.Clock.(clock.RealClock); !real {
+		rec.QueueClock = o.Clock
+	}
+	// The user's Secrets (client secret, private key) are watched through
+	// a separate metadata-only cache: the manager's cache is limited to
+	// managed Secrets.
+	referencedCache, err := cache.New(cfg, cache.Options{
+		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
+		DefaultTransform: cache.TransformStripManagedFields(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the referenced-Secret cache: %w", err)
+	}
+	if err := mgr.Add(referencedCache); err != nil {
+		return nil, err
+	}
+	secretMeta := &metav1.PartialObjectMetadata{}
+	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	referenced := source.Kind(referencedCache, client.Object(secretMeta),
+		handler.EnqueueRequestsFromMapFunc(rec.TokensReferencing))
+	if err := rec.SetupWithManager(mgr, referenced); err != nil {
 		return nil, fmt.Errorf("setting up the controller: %w", err)
 	}
 	cb := &callback.Server{
