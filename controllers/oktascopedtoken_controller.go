@@ -417,7 +417,8 @@ func (run *reconcileRun) ensureSignIn(ctx context.Context) (bool, error) {
 	g := run.state.Grant
 	reauth := run.obj.Annotations[v1.AnnotationReauthorizeRequestedAt]
 	reauthRequested := reauth != "" && reauth != run.state.ReauthorizeHandled
-	needed := spec.GrantType == v1.GrantAuthorizationCode && (g == nil || g.RefreshToken == "" || reauthRequested)
+	needed := spec.GrantType == v1.GrantAuthorizationCode &&
+		(g == nil || g.RefreshToken == "" || reauthRequested || run.state.ReauthorizeWanted)
 	if !needed {
 		st.AuthorizationURL = ""
 		st.AuthorizationExpiresAt = nil
@@ -454,6 +455,7 @@ func (run *reconcileRun) ensureSignIn(ctx context.Context) (bool, error) {
 	}
 	if reauthRequested {
 		next.ReauthorizeHandled = reauth
+		next.ReauthorizeWanted = true
 	}
 	// The write is guarded by the cached copy's resourceVersion: a pass
 	// working from a stale cache fails with a conflict here instead of

@@ -1,6 +1,23 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package oktadev
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
@@ -169,7 +186,8 @@ func (s *Server) AddWebClient(c WebClient) error {
 	default:
 		return fmt.Errorf("web client %s: token endpoint auth method %q is not supported (use client_secret_basic or client_secret_post)", c.ID, method)
 	}
-	hashed, err := s.fositeConfig.GetSecretsHasher(s.baseContext).Hash(s.baseContext, []byte(c.Secret))
+	ctx := context.Background()
+	hashed, err := s.fositeConfig.GetSecretsHasher(ctx).Hash(ctx, []byte(c.Secret))
 	if err != nil {
 		return fmt.Errorf("hashing the secret of web client %s: %w", c.ID, err)
 	}

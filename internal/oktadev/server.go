@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package oktadev
 
 import (
@@ -33,16 +49,20 @@ const (
 
 // Okta's org authorization server paths.
 const (
-	pathAuthorize      = "/oauth2/v1/authorize"
-	pathToken          = "/oauth2/v1/token"
-	pathRevoke         = "/oauth2/v1/revoke"
-	pathIntrospect     = "/oauth2/v1/introspect"
-	pathKeys           = "/oauth2/v1/keys"
-	pathUserinfo       = "/oauth2/v1/userinfo"
-	pathLogs           = "/api/v1/logs"
-	pathOIDCMetadata   = "/.well-known/openid-configuration"
-	pathOAuthMetadata  = "/.well-known/oauth-authorization-server"
-	pathAdminFaults    = "/admin/faults"
+	pathAuthorize     = "/oauth2/v1/authorize"
+	pathToken         = "/oauth2/v1/token"
+	pathRevoke        = "/oauth2/v1/revoke"
+	pathIntrospect    = "/oauth2/v1/introspect"
+	pathKeys          = "/oauth2/v1/keys"
+	pathUserinfo      = "/oauth2/v1/userinfo"
+	pathLogs          = "/api/v1/logs"
+	pathOIDCMetadata  = "/.well-known/openid-configuration"
+	pathOAuthMetadata = "/.well-known/oauth-authorization-server"
+	pathAdminFaults   = "/admin/faults"
+)
+
+// Okta's org authorization server defaults.
+const (
 	defaultRateLimit   = 600
 	defaultAccessTTL   = time.Hour
 	defaultRefreshTTL  = 90 * 24 * time.Hour
@@ -81,10 +101,9 @@ type Config struct {
 
 // Server is an Okta-compatible development authorization server.
 type Server struct {
-	cfg         Config
-	clock       clock.Clock
-	logger      *slog.Logger
-	baseContext context.Context
+	cfg    Config
+	clock  clock.Clock
+	logger *slog.Logger
 
 	issuerMu sync.RWMutex
 	issuer   string
@@ -155,17 +174,16 @@ func New(cfg Config) (*Server, error) {
 	}
 
 	s := &Server{
-		cfg:         cfg,
-		clock:       cfg.Clock,
-		logger:      cfg.Logger,
-		baseContext: context.Background(),
-		issuer:      cfg.Issuer,
-		signingKey:  key,
-		csrfKey:     csrfKey,
-		users:       map[string]User{},
-		limiter:     newRateLimiter(cfg.Clock, cfg.RateLimitPerMinute),
-		faults:      &faultInjector{clock: cfg.Clock},
-		done:        make(chan struct{}),
+		cfg:        cfg,
+		clock:      cfg.Clock,
+		logger:     cfg.Logger,
+		issuer:     cfg.Issuer,
+		signingKey: key,
+		csrfKey:    csrfKey,
+		users:      map[string]User{},
+		limiter:    newRateLimiter(cfg.Clock, cfg.RateLimitPerMinute),
+		faults:     &faultInjector{clock: cfg.Clock},
+		done:       make(chan struct{}),
 	}
 	grace := cfg.RefreshGracePeriod
 	if grace < 0 {
@@ -178,9 +196,9 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// processSigningKey returns the RSA key that signs ID tokens. One key serves every
-// server in the process: a development server gains nothing from a key of
-// its own, and generating RSA keys is slow (very slow under -race), which
+// processSigningKey returns the RSA key that signs ID tokens. One key serves
+// every server in the process: a development server gains nothing from a key
+// of its own, and generating RSA keys is slow (very slow under -race), which
 // would slow every test that starts a server.
 var processSigningKey = sync.OnceValues(func() (*josev3.JSONWebKey, error) {
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)

@@ -72,6 +72,7 @@ const (
 	keyPendingURL      = "pending-authorization-url"
 	keyRenewHandled    = "renew-requested-at-handled"
 	keyReauthHandled   = "reauthorize-requested-at-handled"
+	keyReauthWanted    = "reauthorize-wanted"
 )
 
 // Origin says how the current token was obtained, for the event a new
@@ -122,6 +123,9 @@ type State struct {
 	// annotation values acted on, so each distinct value acts once.
 	RenewHandled       string
 	ReauthorizeHandled string
+	// ReauthorizeWanted keeps a requested re-authorization going, link
+	// after link, until a sign-in completes.
+	ReauthorizeWanted bool
 }
 
 // SecretName is the state Secret's name for a resource: "ost.<ns>.<name>".
@@ -194,6 +198,7 @@ func Decode(s *corev1.Secret) State {
 	}
 	st.RenewHandled = get(keyRenewHandled)
 	st.ReauthorizeHandled = get(keyReauthHandled)
+	st.ReauthorizeWanted = get(keyReauthWanted) == "true"
 	return st
 }
 
@@ -227,6 +232,9 @@ func Encode(st State, s *corev1.Secret) {
 	}
 	set(keyRenewHandled, st.RenewHandled)
 	set(keyReauthHandled, st.ReauthorizeHandled)
+	if st.ReauthorizeWanted {
+		set(keyReauthWanted, "true")
+	}
 	s.Data = d
 	s.StringData = nil
 	if s.Labels == nil {

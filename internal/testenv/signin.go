@@ -34,8 +34,36 @@ import (
 // the redirects to the callback, and returns the final response's status and
 // body. When cancel is true it presses the form's cancel button instead.
 func SignIn(authURL, username, password string, cancel bool) (int, string, error) {
+	return signIn(authURL, username, password, cancel, nil)
+}
+
+// Authorize signs in like SignIn but stops at Okta's redirect and returns
+// the callback URL it points to (with code and state), without calling it.
+func Authorize(authURL, username, password string) (*url.URL, error) {
+	var callback *url.URL
+	stop := errors.New("stopped at the redirect")
+	_, body, err := signIn(authURL, username, password, false, func(u *url.URL) error {
+		if u.Query().Get("code") != "" || u.Query().Get("error") != "" {
+			callback = u
+			return stop
+		}
+		return nil
+	})
+	if callback != nil {
+		return callback, nil
+	}
+	if err == nil {
+		err = fmt.Errorf("no redirect to the callback; the page said: %.300s", body)
+	}
+	return nil, err
+}
+
+func signIn(authURL, username, password string, cancel bool, onRedirect func(*url.URL) error) (int, string, error) {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
+	if onRedirect != nil {
+		c.CheckRedirect = func(req *http.Request, _ []*http.Request) error { return onRedirect(req.URL) }
+	}
 	resp, err := c.Get(authURL)
 	if err != nil {
 		return 0, "", err

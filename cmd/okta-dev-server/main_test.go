@@ -1,0 +1,144 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+)
+
+func TestReadPublicKeys(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	privDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := jose.JSONWebKey{Key: key.Public(), KeyID: "k1", Use: "sig"}
+	private := jose.JSONWebKey{Key: key, KeyID: "k1", Use: "sig"}
+	jsonOf := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+
+	cases := map[string]struct {
+		content string
+		wantKid string
+		wantErr bool
+	}{
+		"JWKS":            {content: jsonOf(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{public}}), wantKid: "k1"},
+		"JWK":             {content: jsonOf(public), wantKid: "k1"},
+		"PEM public key":  {content: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))},
+		"private JWK":     {content: jsonOf(private), wantErr: true},
+		"private PEM key": {content: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER})), wantErr: true},
+		"nothing":         {content: "hello", wantErr: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "keys")
+			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			set, err := readPublicKeys(path)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error = %v, wantErr %v", err, tc.wantErr)
+			}
+			if tc.wantErr {
+				return
+			}
+			if len(set.Keys) != 1 || !set.Keys[0].IsPublic() {
+				t.Fatalf("got %d keys", len(set.Keys))
+			}
+			// A PEM key is named by its thumbprint, which is what a client
+			// puts in its assertion's kid.
+			if (tc.wantKid != "" && set.Keys[0].KeyID != tc.wantKid) || set.Keys[0].KeyID == "" {
+				t.Errorf("kid = %q", set.Keys[0].KeyID)
+			}
+		})
+	}
+}
+
+func TestRegisterFromFlags(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users")
+	if err := os.WriteFile(users, []byte("# people\nalice@example.com:a:b:c\n\nbob@example.com:pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseFlags([]string{
+		"--users-file", users, "--user", "carol@example.com:pw", "--fault", "503:2", "--scopes", "okta.logs.read",
+	}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(o.redirectURIs, defaultRedirectURIs) || o.serviceScopes != "okta.logs.read" {
+		t.Errorf("defaults: redirect URIs %v, service scopes %q", o.redirectURIs, o.serviceScopes)
+	}
+	srv, err := oktadev.New(oktadev.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := register(srv, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{oktadev.DemoUser, "carol@example.com", "alice@example.com", "bob@example.com"}
+	if !slices.Equal(r.users, want) {
+		t.Errorf("users %v, want %v", r.users, want)
+	}
+	if !slices.Equal(r.faults, []string{"503:2"}) {
+		t.Errorf("faults %v", r.faults)
+	}
+
+	for _, bad := range [][]string{
+		{"--user", "no-password"},
+		{"--fault", "teapot"},
+		{"--service-client", "0oa1"},
+		{"--service-client", "0oa1=" + filepath.Join(dir, "missing")},
+	} {
+		o, err := parseFlags(bad, &bytes.Buffer{})
+		if err == nil {
+			srv, _ := oktadev.New(oktadev.Config{})
+			_, err = register(srv, o)
+		}
+		if err == nil {
+			t.Errorf("%s accepted", strings.Join(bad, " "))
+		}
+	}
+}
