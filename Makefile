@@ -45,11 +45,23 @@ fmt: ## Run go fmt against code.
 vet: ## Run go vet against code.
 	go vet ./...
 
-# Packages whose tests need nothing but Go, and those that need the control plane.
 TEST_FLAGS ?= -race -count=1
 .PHONY: test
 test: manifests generate fmt vet control-plane ## Run unit and integration tests against a real kube-apiserver and etcd built from source.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(TEST_FLAGS) ./...
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(TEST_FLAGS) $$(go list ./... | grep -v /test/e2e)
+
+.PHONY: test-e2e
+test-e2e: control-plane chromium ## Run the end-to-end tests: kubectl and a real headless Chromium signing in.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -count=1 -v ./test/e2e/...
+
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz: ## Fuzz the sign-in callback handler for FUZZTIME (default 30s).
+	go test -run '^$$' -fuzz '^FuzzCallback$$' -fuzztime $(FUZZTIME) ./internal/callback/
+
+.PHONY: chromium
+chromium: ## Install Debian's chromium for the end-to-end tests (needs root; skipped when present).
+	hack/install-chromium.sh
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint linter.

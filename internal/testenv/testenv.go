@@ -96,6 +96,9 @@ func Start() (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the control plane from %s: %w", assets, err)
 	}
+	// client-go's default of 5 requests a second would make tests wait on
+	// the client, not on the operator.
+	cfg.QPS, cfg.Burst = 500, 1000
 	c, err := client.New(cfg, client.Options{Scheme: scheme.Scheme})
 	if err != nil {
 		_ = env.Stop()
