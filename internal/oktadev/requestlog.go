@@ -21,6 +21,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"k8s.io/utils/clock"
 )
 
 // requestLog collects what handlers learn about a request (which client,
@@ -74,7 +76,7 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 // and the client and OAuth error where known.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		wallStart := time.Now()
+		wallStart := clock.RealClock{}.Now()
 		entry := &requestLog{}
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestLogKey{}, entry)))
@@ -94,7 +96,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			"method", r.Method,
 			"path", r.URL.Path,
 			"status", status,
-			"duration", time.Since(wallStart).Round(time.Microsecond).String(),
+			"duration", clock.RealClock{}.Since(wallStart).Round(time.Microsecond).String(),
 		}
 		entry.mu.Lock()
 		if entry.clientID != "" {
