@@ -31,6 +31,8 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -90,6 +92,11 @@ type OktaScopedTokenReconciler struct {
 	unpersisted sync.Map // types.NamespacedName -> *state.Grant
 	// rateLimited holds, per resource, when Okta's rate limit resets.
 	rateLimited sync.Map // types.NamespacedName -> time.Time
+	// lastFailure holds, per resource, the last failed token request as
+	// this process saw it. Status records failures too, but a pass may read
+	// the resource from a cache that has not caught up with the status
+	// patch, and would then ask Okta again at once instead of backing off.
+	lastFailure sync.Map // types.NamespacedName -> failedRequest
 	// QueueClock, when set, drives the work queue's delays (tests).
 	QueueClock clock.WithTicker
 	// revokeAttempts counts failed revocations during deletion.
@@ -109,7 +116,11 @@ const maxRevokeAttempts = 3
 // Reconcile runs the steps for one OktaScopedToken.
 func (r *OktaScopedTokenReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	obj := &v1.OktaScopedToken{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+	// Read past the cache: the pass that follows a rotation is triggered
+	// by the rotation's own Secret writes, often before the cache has seen
+	// its status patch, and from a stale status it would count and announce
+	// the rotation again and patch status a second time.
+	if err := r.APIReader.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			metrics.Forget(req.Namespace, req.Name)
 		}
@@ -213,10 +224,12 @@ func (run *reconcileRun) discover(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
-// loadState reads the state Secret; a missing one is an empty state.
+// loadState reads the state Secret; a missing one is an empty state. It is
+// read past the cache: a stale copy would hold the refresh token Okta has
+// just replaced, and a rotation that already happened would look due.
 func (run *reconcileRun) loadState(ctx context.Context) (bool, error) {
 	s := &corev1.Secret{}
-	err := run.r.Get(ctx, types.NamespacedName{Namespace: run.r.StateNamespace, Name: state.SecretName(run.key)}, s)
+	err := run.r.APIReader.Get(ctx, types.NamespacedName{Namespace: run.r.StateNamespace, Name: state.SecretName(run.key)}, s)
 	switch {
 	case apierrors.IsNotFound(err):
 		run.stateSecret = nil
@@ -279,6 +292,11 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (bool, error) {
 	}
 	if wait := run.retryNotBefore(); run.now.Before(wait) {
 		run.requeueAt(wait)
+		// Until the next attempt, the conditions that reported the last
+		// failure (Stalled, or Reconciling with RotationFailing) stand: a
+		// pass that merely waits must not report the token as fine again.
+		expired := g.HasToken() && !run.now.Before(g.Expiry)
+		run.reported = run.obj.Status.FailedAttempts > 0 && !expired
 		return false, nil
 	}
 	log.FromContext(ctx).V(1).Info("requesting a token", "why", why)
@@ -301,6 +319,9 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (bool, error) {
 	}
 	next := run.state
 	next.Grant = grantFromToken(tok, spec, origin, g)
+	if k := run.creds.Key; k != nil {
+		next.Grant.KeyThumbprint = k.Thumbprint
+	}
 	next.RenewHandled = run.obj.Annotations[v1.AnnotationRenewRequestedAt]
 	// The new refresh token is persisted before the access token is
 	// published: if this write fails, the token waits in memory and the
@@ -314,6 +335,7 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (bool, error) {
 	run.obj.Status.FailedAttempts = 0
 	run.obj.Status.LastFailureTime = nil
 	run.r.rateLimited.Delete(run.key)
+	run.r.lastFailure.Delete(run.key)
 	return false, nil
 }
 
@@ -326,6 +348,12 @@ func (run *reconcileRun) tokenDue() (bool, string) {
 	if v := run.obj.Annotations[v1.AnnotationRenewRequestedAt]; v != "" && v != run.state.RenewHandled {
 		return true, "renewal requested by annotation"
 	}
+	// A replaced private key is tried at once, while the current token is
+	// still valid: after a key rotation at Okta the old key stops working,
+	// and the sooner a wrong new key shows up in status, the better.
+	if k := run.creds.Key; k != nil && g.KeyThumbprint != "" && g.KeyThumbprint != k.Thumbprint {
+		return true, "the private key changed"
+	}
 	renewal := policy.RenewalTime(g.IssuedAt, g.Expiry, run.obj.Spec, run.obj.UID)
 	if !run.now.Before(renewal) {
 		return true, "renewal time reached"
@@ -333,13 +361,45 @@ func (run *reconcileRun) tokenDue() (bool, string) {
 	return false, ""
 }
 
+func secretHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// failedRequest is a failed token request, as lastFailure keeps it.
+type failedRequest struct {
+	retryAt time.Time
+	// keyThumbprint names the private key the request was signed with.
+	keyThumbprint string
+	// secretHash names the client secret the request was made with
+	// (SHA-256; the secret itself is not kept).
+	secretHash string
+}
+
 // retryNotBefore is the earliest time another token request may be made
-// after failures: the backoff, or Okta's rate-limit reset.
+// after failures: the backoff, or Okta's rate-limit reset. The backoff is
+// skipped when the private key or the client secret has been replaced since
+// the failure: the backoff was earned by the old credentials.
 func (run *reconcileRun) retryNotBefore() time.Time {
 	var t time.Time
+	keyReplaced := false
+	if v, ok := run.r.lastFailure.Load(run.key); ok {
+		f := v.(failedRequest)
+		if k := run.creds.Key; k != nil && f.keyThumbprint != "" && f.keyThumbprint != k.Thumbprint {
+			keyReplaced = true
+		} else if a := run.creds.App; a != nil && f.secretHash != "" && f.secretHash != secretHash(a.Secret) {
+			// A fixed client secret after invalid_client: the referenced
+			// Secret is watched so that the fix is tried at once.
+			keyReplaced = true
+		} else {
+			t = f.retryAt
+		}
+	}
 	st := run.obj.Status
-	if st.FailedAttempts > 0 && st.LastFailureTime != nil {
-		t = st.LastFailureTime.Add(policy.Backoff(st.FailedAttempts, run.obj.UID))
+	if !keyReplaced && st.FailedAttempts > 0 && st.LastFailureTime != nil {
+		if b := st.LastFailureTime.Add(policy.Backoff(st.FailedAttempts, run.obj.UID)); b.After(t) {
+			t = b
+		}
 	}
 	if v, ok := run.r.rateLimited.Load(run.key); ok && v.(time.Time).After(t) {
 		t = v.(time.Time)
@@ -372,8 +432,10 @@ func (run *reconcileRun) tokenRequestFailed(ctx context.Context, err error) (boo
 		return false, nil
 	case okta.ClientInvalid:
 		hint = "check spec.clientID and the app's credentials in the referenced Secret"
-		if run.obj.Spec.GrantType == v1.GrantClientCredentials {
-			hint = "check spec.clientID and that the app's public key (JWKS) matches the private key in the referenced Secret"
+		if ref := run.obj.Spec.PrivateKeyRef; run.obj.Spec.GrantType == v1.GrantClientCredentials && ref != nil {
+			hint = fmt.Sprintf("check spec.clientID, that the app's public keys (JWKS) in Okta include the public half "+
+				"of the private key in Secret %s/%s key %q, and that spec.privateKeyRef.keyID names that key "+
+				"(Okta needs it once the app has more than one key)", run.obj.Namespace, ref.Name, ref.Key)
 		}
 		run.failed(oe)
 		run.stall(v1.ReasonInvalidClient, fmt.Sprintf("%s; %s", oe.Error(), hint))
@@ -406,6 +468,14 @@ func (run *reconcileRun) failed(err error) {
 	st.FailedAttempts++
 	t := metav1.NewTime(run.now)
 	st.LastFailureTime = &t
+	f := failedRequest{retryAt: run.now.Add(policy.Backoff(st.FailedAttempts, run.obj.UID))}
+	if k := run.creds.Key; k != nil {
+		f.keyThumbprint = k.Thumbprint
+	}
+	if a := run.creds.App; a != nil {
+		f.secretHash = secretHash(a.Secret)
+	}
+	run.r.lastFailure.Store(run.key, f)
 	run.event(corev1.EventTypeWarning, "RotationFailed", "%v", err)
 }
 
@@ -483,8 +553,12 @@ func (run *reconcileRun) publishToken(ctx context.Context) (bool, error) {
 		return true, err
 	}
 	st := &run.obj.Status
-	issued := metav1.NewTime(g.IssuedAt)
-	if st.LastRotationTime == nil || !st.LastRotationTime.Equal(&issued) {
+	// Status times are stored to the second, so they are compared to the
+	// second: at full precision a token read back from the API server would
+	// look new on every pass, counting and announcing it again and again.
+	// A token this pass obtained is new even within the same second.
+	issued := metav1.NewTime(g.IssuedAt.Truncate(time.Second))
+	if run.newToken || st.LastRotationTime == nil || !st.LastRotationTime.Equal(&issued) {
 		// A token this status has not reported yet: from a sign-in (the
 		// callback stored it), or from a refresh above.
 		if g.Origin == state.OriginLogin {
@@ -498,7 +572,7 @@ func (run *reconcileRun) publishToken(ctx context.Context) (bool, error) {
 		}
 		st.LastRotationTime = &issued
 	}
-	exp := metav1.NewTime(g.Expiry)
+	exp := metav1.NewTime(g.Expiry.Truncate(time.Second))
 	st.ExpiresAt = &exp
 	st.GrantedScopes = g.Scopes
 	st.AuthorizedSubject = g.Subject
@@ -625,7 +699,13 @@ func (run *reconcileRun) patchStatus(ctx context.Context) error {
 	if equality.Semantic.DeepEqual(run.before.Status, run.obj.Status) {
 		return nil
 	}
-	if err := run.r.Status().Patch(ctx, run.obj, client.MergeFrom(run.before)); err != nil {
+	// Status times are stored to the second: times that differ only below
+	// it make an empty patch, which is not worth a request.
+	patch := client.MergeFrom(run.before)
+	if data, err := patch.Data(run.obj); err == nil && string(data) == "{}" {
+		return nil
+	}
+	if err := run.r.Status().Patch(ctx, run.obj, patch); err != nil {
 		return fmt.Errorf("patching status: %w", client.IgnoreNotFound(err))
 	}
 	return nil
@@ -700,6 +780,7 @@ func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaSc
 	r.revokeAttempts.Delete(key)
 	r.unpersisted.Delete(key)
 	r.rateLimited.Delete(key)
+	r.lastFailure.Delete(key)
 	metrics.Forget(obj.Namespace, obj.Name)
 	controllerutil.RemoveFinalizer(obj, v1.Finalizer)
 	if err := r.Update(ctx, obj); err != nil {

@@ -75,17 +75,20 @@ func (r *OktaScopedTokenReconciler) ensureTokenSecret(ctx context.Context, obj *
 	if err := r.deleteMovedTokenSecrets(ctx, obj, name); err != nil {
 		return err
 	}
+	// Read past the cache: right after a rotation the cache may still hold
+	// the Secret as it was, and an update from that copy would fail with a
+	// conflict.
 	existing := &corev1.Secret{}
-	err := r.Get(ctx, types.NamespacedName{Namespace: obj.Namespace, Name: name}, existing)
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: obj.Namespace, Name: name}, existing)
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("reading the token Secret: %w", err)
 	}
 	if apierrors.IsNotFound(err) {
-		// The cache sees only labelled Secrets; an unlabelled Secret of
-		// the same name would make Create fail with AlreadyExists below,
-		// which is the right answer: the operator never takes over a
-		// Secret it did not create.
 		existing = nil
+	}
+	if existing != nil && !metav1.IsControlledBy(existing, obj) {
+		// The operator never takes over a Secret it did not create.
+		return fmt.Errorf("a Secret %s/%s exists that the operator did not create; delete it or choose another spec.secretName", obj.Namespace, name)
 	}
 	desired := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: obj.Namespace}, Type: corev1.SecretTypeOpaque}
 	if existing != nil {

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -284,12 +285,18 @@ func oktaRefused(code, description string, owner types.NamespacedName) outcome {
 	hint := "No token was stored. The operator has published a new sign-in link in the status of " + owner.String() + "."
 	title := "Okta did not grant the token"
 	status := http.StatusBadRequest
-	if code == "access_denied" {
+	switch code {
+	case "invalid_scope", "consent_required":
+		// Only an administrator can fix this, and signing in again
+		// without the fix fails the same way.
+		hint = "No token was stored. Grant the scopes in spec.scopes of " + owner.String() +
+			" to the app in the Okta Admin Console, Okta API Scopes tab, then sign in with the new link in its status."
+	case "access_denied":
 		title = "Sign-in cancelled"
 		status = http.StatusForbidden
 		hint = "The sign-in was cancelled or refused, so no token was stored. To try again, open the new link in the status of " + owner.String() + "."
 	}
-	return outcome{status, "okta_error", page{Title: title, Message: msg + ".", Hint: hint}}
+	return outcome{status, "okta_error", page{Title: title, Message: strings.TrimSuffix(msg, ".") + ".", Hint: hint}}
 }
 
 func orDash(s string) string {

@@ -26,6 +26,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -237,14 +238,15 @@ func (c *Client) Revoke(ctx context.Context, ep Endpoints, app ClientSecret, tok
 
 func (c *Client) token(t *oauth2.Token) *Token {
 	now := c.Clock.Now()
+	lifetime := expiresIn(t)
 	out := &Token{
 		AccessToken:  t.AccessToken,
 		TokenType:    t.Type(),
 		RefreshToken: t.RefreshToken,
 		IssuedAt:     now,
-		Expiry:       now.Add(time.Duration(t.ExpiresIn) * time.Second),
+		Expiry:       now.Add(time.Duration(lifetime) * time.Second),
 	}
-	if t.ExpiresIn == 0 {
+	if lifetime == 0 {
 		// No expires_in: Okta always sends one; assume its org default.
 		out.Expiry = now.Add(time.Hour)
 	}
@@ -255,6 +257,23 @@ func (c *Client) token(t *oauth2.Token) *Token {
 		out.Subject = subjectOf(idt)
 	}
 	return out
+}
+
+// expiresIn is the response's expires_in, in seconds. x/oauth2's
+// clientcredentials package does not copy it into the Token, so it is read
+// from the raw response there.
+func expiresIn(t *oauth2.Token) int64 {
+	if t.ExpiresIn > 0 {
+		return t.ExpiresIn
+	}
+	switch v := t.Extra("expires_in").(type) {
+	case float64:
+		return int64(v)
+	case string:
+		n, _ := strconv.ParseInt(v, 10, 64)
+		return n
+	}
+	return 0
 }
 
 // subjectOf reads who signed in from an ID token. The signature is not

@@ -33,8 +33,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -126,10 +126,12 @@ func connect(o options) (client.Client, string, error) {
 			return nil, "", err
 		}
 	}
-	if err := v1.AddToScheme(scheme.Scheme); err != nil {
+	// A scheme of its own: the process-wide one may be in use elsewhere.
+	s := runtime.NewScheme()
+	if err := v1.AddToScheme(s); err != nil {
 		return nil, "", err
 	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme.Scheme})
+	c, err := client.New(cfg, client.Options{Scheme: s})
 	return c, ns, err
 }
 

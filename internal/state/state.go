@@ -64,6 +64,7 @@ const (
 	keyScope           = "scope"
 	keySubject         = "subject"
 	keyOrigin          = "origin"
+	keyKeyThumbprint   = "key-thumbprint"
 	keyPendingHash     = "pending-state-hash"
 	keyPendingVerifier = "pending-verifier"
 	keyPendingExpires  = "pending-expires-at"
@@ -97,6 +98,10 @@ type Grant struct {
 	Scopes       []string
 	Subject      string
 	Origin       Origin
+	// KeyThumbprint names the private key a client-credentials token was
+	// minted with (its public key's RFC 7638 thumbprint), so a replaced
+	// key is noticed.
+	KeyThumbprint string
 }
 
 // HasToken says whether there is an access token at all.
@@ -175,15 +180,16 @@ func Decode(s *corev1.Secret) State {
 	get := func(k string) string { return string(d[k]) }
 	if get(keyAccessToken) != "" || get(keyRefreshToken) != "" {
 		st.Grant = &Grant{
-			Fingerprint:  get(keyFingerprint),
-			RefreshToken: get(keyRefreshToken),
-			AccessToken:  get(keyAccessToken),
-			TokenType:    get(keyTokenType),
-			IssuedAt:     parseTime(get(keyIssuedAt)),
-			Expiry:       parseTime(get(keyExpiry)),
-			Scopes:       strings.Fields(get(keyScope)),
-			Subject:      get(keySubject),
-			Origin:       Origin(get(keyOrigin)),
+			Fingerprint:   get(keyFingerprint),
+			RefreshToken:  get(keyRefreshToken),
+			AccessToken:   get(keyAccessToken),
+			TokenType:     get(keyTokenType),
+			IssuedAt:      parseTime(get(keyIssuedAt)),
+			Expiry:        parseTime(get(keyExpiry)),
+			Scopes:        strings.Fields(get(keyScope)),
+			Subject:       get(keySubject),
+			Origin:        Origin(get(keyOrigin)),
+			KeyThumbprint: get(keyKeyThumbprint),
 		}
 	}
 	if get(keyPendingHash) != "" {
@@ -221,6 +227,7 @@ func Encode(st State, s *corev1.Secret) {
 		set(keyScope, strings.Join(g.Scopes, " "))
 		set(keySubject, g.Subject)
 		set(keyOrigin, string(g.Origin))
+		set(keyKeyThumbprint, g.KeyThumbprint)
 	}
 	if p := st.Pending; p != nil {
 		set(keyPendingHash, p.StateHash)
