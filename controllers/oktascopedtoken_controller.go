@@ -396,6 +396,11 @@ func (run *reconcileRun) retryNotBefore() time.Time {
 		}
 	}
 	st := run.obj.Status
+	if st.ObservedGeneration != run.obj.Generation {
+		// The spec changed since the failure: the fix is tried at once.
+		keyReplaced = true
+		t = time.Time{}
+	}
 	if !keyReplaced && st.FailedAttempts > 0 && st.LastFailureTime != nil {
 		if b := st.LastFailureTime.Add(policy.Backoff(st.FailedAttempts, run.obj.UID)); b.After(t) {
 			t = b
@@ -527,9 +532,9 @@ func (run *reconcileRun) ensureSignIn(ctx context.Context) (bool, error) {
 		next.ReauthorizeHandled = reauth
 		next.ReauthorizeWanted = true
 	}
-	// The write is guarded by the cached copy's resourceVersion: a pass
-	// working from a stale cache fails with a conflict here instead of
-	// replacing a link someone may already be using.
+	// The write is guarded by the resourceVersion this pass read: a pass
+	// racing another writer (the callback) fails with a conflict here
+	// instead of replacing a link someone may already be using.
 	if err := run.saveState(ctx, next); err != nil {
 		return true, err
 	}

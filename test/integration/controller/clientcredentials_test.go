@@ -477,6 +477,9 @@ func TestClientCredentialsFailuresSayHowToFixThem(t *testing.T) {
 		// fixWith, when set, is put into the key Secret afterwards: the
 		// resource must recover by itself.
 		fixWith []byte
+		// fixSpec, when set, edits the spec afterwards: the resource must
+		// recover at once, without waiting out the backoff.
+		fixSpec func(*v1.OktaScopedToken)
 	}{
 		{
 			name: "the key Secret does not exist", pem: nil, reason: v1.ReasonSecretNotFound,
@@ -510,6 +513,7 @@ func TestClientCredentialsFailuresSayHowToFixThem(t *testing.T) {
 			message: []string{"consent_required", "You are not allowed any of the requested scopes.", "okta.users.read",
 				"Okta API Scopes tab"},
 			askedOkta: "ScopesRefused",
+			fixSpec:   func(o *v1.OktaScopedToken) { o.Spec.Scopes = []string{"okta.logs.read"} },
 		},
 	}
 	for _, tc := range tests {
@@ -559,8 +563,16 @@ func TestClientCredentialsFailuresSayHowToFixThem(t *testing.T) {
 				g.Eventually(func(g Gomega) []string { return eventReasons(g, obj) }).Should(ContainElement("RotationFailed"))
 			}
 
+			if tc.fixSpec != nil {
+				cur = get(g, obj)
+				patch := client.MergeFrom(cur.DeepCopy())
+				tc.fixSpec(cur)
+				g.Expect(env.Client.Patch(context.Background(), cur, patch)).To(Succeed())
+			}
 			if tc.fixWith != nil {
 				replaceServiceKey(t, ns, tc.fixWith)
+			}
+			if tc.fixWith != nil || tc.fixSpec != nil {
 				cur = waitForReady(t, obj)
 				g.Expect(meta.FindStatusCondition(cur.Status.Conditions, v1.ConditionStalled)).To(BeNil())
 				g.Expect(cur.Status.FailedAttempts).To(BeZero())
