@@ -573,7 +573,11 @@ func TestClientCredentialsFailuresSayHowToFixThem(t *testing.T) {
 				replaceServiceKey(t, ns, tc.fixWith)
 			}
 			if tc.fixWith != nil || tc.fixSpec != nil {
-				cur = waitForReady(t, obj)
+				// At once: well inside the 5 s the first backoff lasts.
+				g.Eventually(func(g Gomega) {
+					cur = get(g, obj)
+					g.Expect(readyCondition(cur).Status).To(Equal(metav1.ConditionTrue), "Ready: %+v", readyCondition(cur))
+				}).WithTimeout(3 * time.Second).Should(Succeed())
 				g.Expect(meta.FindStatusCondition(cur.Status.Conditions, v1.ConditionStalled)).To(BeNil())
 				g.Expect(cur.Status.FailedAttempts).To(BeZero())
 				g.Expect(systemLogStatus(g, srv, serviceAccessToken(g, obj))).To(Equal(http.StatusOK))
