@@ -261,10 +261,11 @@ func Fingerprint(spec v1.OktaScopedTokenSpec) string {
 	scopes := slices.Clone(spec.Scopes)
 	slices.Sort(scopes)
 	h := sha256.New()
-	for _, part := range []string{
-		strings.TrimRight(spec.OktaDomain, "/"), spec.AuthorizationServerID, spec.ClientID,
-		string(spec.GrantType), strings.Join(scopes, " "),
-	} {
+	// Every part ends with a NUL, which no part may contain, so that no two
+	// different specs hash the same bytes.
+	for _, part := range append([]string{
+		strings.TrimRight(spec.OktaDomain, "/"), spec.AuthorizationServerID, spec.ClientID, string(spec.GrantType),
+	}, scopes...) {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}

@@ -1,0 +1,121 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package state
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+)
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	at := time.Date(2026, 11, 29, 12, 0, 0, 123456789, time.UTC)
+	tests := map[string]State{
+		"empty": {},
+		"a grant": {Grant: &Grant{Fingerprint: "fp", RefreshToken: "rt", AccessToken: "at", TokenType: "Bearer",
+			IssuedAt: at, Expiry: at.Add(time.Hour), Scopes: []string{"openid", "okta.logs.read"}, Subject: "ada@example.com",
+			Origin: OriginRefresh, KeyThumbprint: "kt"}},
+		"a pending sign-in": {Pending: &PendingLogin{StateHash: "abc", Verifier: "v", ExpiresAt: at, RedirectURI: "https://x/callback",
+			Fingerprint: "fp", AuthorizationURL: "https://okta/authorize?state=s"}},
+		"both, with triggers handled": {
+			Grant:   &Grant{AccessToken: "at", Expiry: at, Scopes: []string{"okta.logs.read"}, Origin: OriginMint},
+			Pending: &PendingLogin{StateHash: "abc", ExpiresAt: at}, RenewHandled: "1", ReauthorizeHandled: "2", ReauthorizeWanted: true,
+		},
+	}
+	for name, want := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := NewSecret("ns", types.NamespacedName{Namespace: "a", Name: "b"})
+			Encode(want, s)
+			if got := Decode(s); !reflect.DeepEqual(got, want) {
+				t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
+			}
+			if want.Pending != nil && s.Labels[LabelPendingState] != want.Pending.StateHash {
+				t.Fatalf("pending-state label %q", s.Labels[LabelPendingState])
+			}
+			if want.Pending == nil {
+				if _, ok := s.Labels[LabelPendingState]; ok {
+					t.Fatal("a pending-state label without a pending sign-in")
+				}
+			}
+		})
+	}
+}
+
+func TestSecretNameIsUniqueAndValid(t *testing.T) {
+	long := strings.Repeat("n", 253)
+	names := map[string]types.NamespacedName{}
+	for _, key := range []types.NamespacedName{
+		{Namespace: "a-b", Name: "c"}, {Namespace: "a", Name: "b-c"}, {Namespace: "a", Name: "b.c"},
+		{Namespace: "team", Name: long}, {Namespace: "team", Name: long[:252] + "m"},
+	} {
+		n := SecretName(key)
+		if len(n) > 253 {
+			t.Fatalf("%v: name of %d characters", key, len(n))
+		}
+		if other, dup := names[n]; dup {
+			t.Fatalf("%v and %v share the state Secret %s", key, other, n)
+		}
+		names[n] = key
+		owner, ok := Owner(NewSecret("ns", key))
+		if !ok || owner != key {
+			t.Fatalf("owner of %v read back as %v", key, owner)
+		}
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	base := v1.OktaScopedTokenSpec{OktaDomain: "https://dev.okta.com", ClientID: "0oa1", GrantType: v1.GrantAuthorizationCode,
+		Scopes: []string{"okta.logs.read", "okta.users.read"}}
+	same := map[string]func(*v1.OktaScopedTokenSpec){
+		"scopes reordered":      func(s *v1.OktaScopedTokenSpec) { s.Scopes = []string{"okta.users.read", "okta.logs.read"} },
+		"trailing slash":        func(s *v1.OktaScopedTokenSpec) { s.OktaDomain += "/" },
+		"secretName":            func(s *v1.OktaScopedTokenSpec) { s.SecretName = "other" },
+		"renewBefore":           func(s *v1.OktaScopedTokenSpec) { s.RenewBefore = &metav1.Duration{Duration: time.Minute} },
+		"clientSecretRef moved": func(s *v1.OktaScopedTokenSpec) { s.ClientSecretRef = &v1.SecretKeyReference{Name: "x", Key: "y"} },
+	}
+	differs := map[string]func(*v1.OktaScopedTokenSpec){
+		"domain":       func(s *v1.OktaScopedTokenSpec) { s.OktaDomain = "https://other.okta.com" },
+		"client":       func(s *v1.OktaScopedTokenSpec) { s.ClientID = "0oa2" },
+		"scope added":  func(s *v1.OktaScopedTokenSpec) { s.Scopes = append(s.Scopes, "okta.groups.read") },
+		"custom AS":    func(s *v1.OktaScopedTokenSpec) { s.AuthorizationServerID = "default" },
+		"grant type":   func(s *v1.OktaScopedTokenSpec) { s.GrantType = v1.GrantClientCredentials },
+		"scope joined": func(s *v1.OktaScopedTokenSpec) { s.Scopes = []string{"okta.logs.read okta.users.read"} },
+	}
+	fp := Fingerprint(base)
+	for name, mutate := range same {
+		s := base
+		s.Scopes = append([]string(nil), base.Scopes...)
+		mutate(&s)
+		if Fingerprint(s) != fp {
+			t.Errorf("%s changed the grant fingerprint; it must not force a new sign-in", name)
+		}
+	}
+	for name, mutate := range differs {
+		s := base
+		s.Scopes = append([]string(nil), base.Scopes...)
+		mutate(&s)
+		if Fingerprint(s) == fp {
+			t.Errorf("%s kept the grant fingerprint; the old grant would be reused", name)
+		}
+	}
+}
