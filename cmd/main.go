@@ -40,16 +40,19 @@ func main() {
 		"The address the metrics endpoint binds to: :8443 for HTTPS, :8080 for HTTP, 0 to disable.")
 	flag.BoolVar(&o.SecureMetrics, "metrics-secure", true,
 		"Serve metrics over HTTPS with authentication and authorization. --metrics-secure=false serves plain HTTP.")
-	flag.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
+	flag.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081",
+		"The address the probe endpoint binds to.")
 	flag.BoolVar(&o.LeaderElection, "leader-elect", false,
 		"Enable leader election, so that only one replica reconciles. Every replica serves callbacks.")
-	flag.StringVar(&o.CallbackBindAddress, "callback-bind-address", ":8082", "The address the sign-in callback server binds to.")
+	flag.StringVar(&o.CallbackBindAddress, "callback-bind-address", ":8082",
+		"The address the sign-in callback server binds to.")
 	flag.StringVar(&o.CallbackURL, "callback-url", "",
 		"The redirect URI registered with the Okta web app, served by this operator's /callback through an Ingress, "+
 			"e.g. https://okta-token-operator.example.com/callback. Required.")
 	flag.StringVar(&o.StateNamespace, "state-namespace", os.Getenv("POD_NAMESPACE"),
 		"The namespace of the state Secrets (refresh tokens, pending sign-ins). Defaults to $POD_NAMESPACE.")
-	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "How many OktaScopedTokens are reconciled at once.")
+	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 4,
+		"How many OktaScopedTokens are reconciled at once.")
 	flag.BoolVar(&o.AllowInsecureIssuers, "allow-insecure-issuers", false,
 		"Accept http:// Okta domains. For local development against a dev server only.")
 	flag.DurationVar(&o.AuthorizationURLTTL, "authorization-url-ttl", 0,

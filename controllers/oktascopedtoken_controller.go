@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -114,7 +115,9 @@ const maxRevokeAttempts = 3
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile runs the steps for one OktaScopedToken.
-func (r *OktaScopedTokenReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+func (r *OktaScopedTokenReconciler) Reconcile(
+	ctx context.Context, req ctrl.Request,
+) (result ctrl.Result, retErr error) {
 	obj := &v1.OktaScopedToken{}
 	// Read past the cache: the pass that follows a rotation is triggered
 	// by the rotation's own Secret writes, often before the cache has seen
@@ -195,8 +198,7 @@ func (run *reconcileRun) reconcile(ctx context.Context) (ctrl.Result, error) {
 // or a bad key stalls the resource until the Secret changes.
 func (run *reconcileRun) loadCredentials(ctx context.Context) (bool, error) {
 	c, err := creds.Load(ctx, run.r.APIReader, run.obj)
-	var ce *creds.Error
-	if errors.As(err, &ce) {
+	if ce, ok := errors.AsType[*creds.Error](err); ok {
 		run.stall(ce.Reason, ce.Message)
 		return true, nil
 	}
@@ -210,14 +212,14 @@ func (run *reconcileRun) loadCredentials(ctx context.Context) (bool, error) {
 // discover finds the authorization server's endpoints.
 func (run *reconcileRun) discover(ctx context.Context) (bool, error) {
 	ep, err := run.r.Discovery.Discover(ctx, run.obj.Spec.OktaDomain, run.obj.Spec.AuthorizationServerID)
-	var insecure *okta.InsecureIssuerError
-	if errors.As(err, &insecure) {
+	if insecure, ok := errors.AsType[*okta.InsecureIssuerError](err); ok {
 		run.stall(v1.ReasonInsecureIssuer, insecure.Error())
 		return true, nil
 	}
 	if err != nil {
 		run.transientFailure(v1.ReasonDiscoveryFailed, fmt.Sprintf(
-			"cannot read the authorization server's metadata (check spec.oktaDomain and authorizationServerID): %v", err), time.Time{})
+			"cannot read the authorization server's metadata "+
+				"(check spec.oktaDomain and authorizationServerID): %v", err), time.Time{})
 		return true, nil
 	}
 	run.endpoints = ep
@@ -229,7 +231,8 @@ func (run *reconcileRun) discover(ctx context.Context) (bool, error) {
 // just replaced, and a rotation that already happened would look due.
 func (run *reconcileRun) loadState(ctx context.Context) (bool, error) {
 	s := &corev1.Secret{}
-	err := run.r.APIReader.Get(ctx, types.NamespacedName{Namespace: run.r.StateNamespace, Name: state.SecretName(run.key)}, s)
+	err := run.r.APIReader.Get(ctx,
+		types.NamespacedName{Namespace: run.r.StateNamespace, Name: state.SecretName(run.key)}, s)
 	switch {
 	case apierrors.IsNotFound(err):
 		run.stateSecret = nil
@@ -446,7 +449,8 @@ func (run *reconcileRun) tokenRequestFailed(ctx context.Context, err error) (boo
 		run.stall(v1.ReasonInvalidClient, fmt.Sprintf("%s; %s", oe.Error(), hint))
 		return false, nil
 	case okta.ScopesRefused:
-		hint = fmt.Sprintf("grant %s to the app in the Okta Admin Console, Okta API Scopes tab", joinScopes(run.obj.Spec.Scopes))
+		hint = fmt.Sprintf("grant %s to the app in the Okta Admin Console, Okta API Scopes tab",
+			joinScopes(run.obj.Spec.Scopes))
 		run.failed(oe)
 		run.stall(v1.ReasonScopesNotGranted, fmt.Sprintf("%s; %s", oe.Error(), hint))
 		return false, nil
@@ -773,7 +777,8 @@ func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaSc
 					return ctrl.Result{RequeueAfter: time.Duration(n) * 2 * time.Second}, nil
 				}
 				r.eventf(obj, corev1.EventTypeWarning, "RevocationFailed",
-					"could not revoke the refresh token at Okta after %d attempts (%v); revoke the app's grants in the Okta Admin Console if needed", n, err)
+					"could not revoke the refresh token at Okta after %d attempts (%v); "+
+						"revoke the app's grants in the Okta Admin Console if needed", n, err)
 			} else {
 				r.eventf(obj, corev1.EventTypeNormal, "Revoked", "the refresh token was revoked at Okta")
 			}
@@ -834,8 +839,12 @@ func referencedSecrets(o client.Object) []string {
 // manager's cache holds only managed Secrets, so the client-secret and key
 // Secrets are watched through their metadata, which is enough to notice a
 // change and small enough to hold for every Secret in the cluster.
-func (r *OktaScopedTokenReconciler) SetupWithManager(mgr ctrl.Manager, referenced source.TypedSource[reconcile.Request]) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.OktaScopedToken{}, referencedSecretsIndex, referencedSecrets); err != nil {
+func (r *OktaScopedTokenReconciler) SetupWithManager(
+	mgr ctrl.Manager, referenced source.TypedSource[reconcile.Request],
+) error {
+	err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.OktaScopedToken{},
+		referencedSecretsIndex, referencedSecrets)
+	if err != nil {
 		return fmt.Errorf("indexing referenced Secrets: %w", err)
 	}
 	isStateSecret := predicate.NewPredicateFuncs(func(o client.Object) bool {
@@ -846,7 +855,9 @@ func (r *OktaScopedTokenReconciler) SetupWithManager(mgr ctrl.Manager, reference
 		// Tests drive time with a fake clock; the work queue must follow
 		// it, or a RequeueAfter computed from fake time would wait in
 		// real time.
-		opts.NewQueue = func(name string, rl workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+		opts.NewQueue = func(
+			name string, rl workqueue.TypedRateLimiter[reconcile.Request],
+		) workqueue.TypedRateLimitingInterface[reconcile.Request] {
 			return workqueue.NewTypedRateLimitingQueueWithConfig(rl, workqueue.TypedRateLimitingQueueConfig[reconcile.Request]{
 				Name: name, Clock: r.QueueClock,
 			})
@@ -892,7 +903,9 @@ func stateSecretOwner(_ context.Context, o client.Object) []reconcile.Request {
 	return nil
 }
 
-func grantFromToken(tok *okta.Token, spec v1.OktaScopedTokenSpec, origin state.Origin, previous *state.Grant) *state.Grant {
+func grantFromToken(
+	tok *okta.Token, spec v1.OktaScopedTokenSpec, origin state.Origin, previous *state.Grant,
+) *state.Grant {
 	g := &state.Grant{
 		Fingerprint:  state.Fingerprint(spec),
 		RefreshToken: tok.RefreshToken,
@@ -920,15 +933,10 @@ func grantFromToken(tok *okta.Token, spec v1.OktaScopedTokenSpec, origin state.O
 	return g
 }
 
+// joinScopes writes scopes space-separated, the way OAuth 2.0 writes a scope
+// parameter (RFC 6749 section 3.3).
 func joinScopes(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += " "
-		}
-		out += v
-	}
-	return out
+	return strings.Join(s, " ")
 }
 
 func dedupe(s []string) []string {

@@ -49,18 +49,11 @@ func tokenSecretData(g *state.Grant) map[string][]byte {
 	if tokenType == "" {
 		tokenType = "Bearer"
 	}
-	scope := ""
-	for i, s := range g.Scopes {
-		if i > 0 {
-			scope += " "
-		}
-		scope += s
-	}
 	return map[string][]byte{
 		v1.TokenSecretAccessToken: []byte(g.AccessToken),
 		v1.TokenSecretTokenType:   []byte(tokenType),
 		v1.TokenSecretExpiry:      []byte(g.Expiry.UTC().Format(time.RFC3339)),
-		v1.TokenSecretScope:       []byte(scope),
+		v1.TokenSecretScope:       []byte(joinScopes(g.Scopes)),
 	}
 }
 
@@ -70,7 +63,9 @@ func tokenSecretData(g *state.Grant) map[string][]byte {
 // spec.secretTemplate are applied; other labels and annotations are left
 // alone. An unchanged Secret is not written. A Secret left behind by an
 // earlier spec.secretName is deleted.
-func (r *OktaScopedTokenReconciler) ensureTokenSecret(ctx context.Context, obj *v1.OktaScopedToken, g *state.Grant) error {
+func (r *OktaScopedTokenReconciler) ensureTokenSecret(
+	ctx context.Context, obj *v1.OktaScopedToken, g *state.Grant,
+) error {
 	name := TokenSecretName(obj)
 	if err := r.deleteMovedTokenSecrets(ctx, obj, name); err != nil {
 		return err
@@ -88,9 +83,12 @@ func (r *OktaScopedTokenReconciler) ensureTokenSecret(ctx context.Context, obj *
 	}
 	if existing != nil && !metav1.IsControlledBy(existing, obj) {
 		// The operator never takes over a Secret it did not create.
-		return fmt.Errorf("a Secret %s/%s exists that the operator did not create; delete it or choose another spec.secretName", obj.Namespace, name)
+		return foreignSecretError(obj.Namespace, name)
 	}
-	desired := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: obj.Namespace}, Type: corev1.SecretTypeOpaque}
+	desired := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: obj.Namespace},
+		Type:       corev1.SecretTypeOpaque,
+	}
 	if existing != nil {
 		desired = existing.DeepCopy()
 	}
@@ -118,7 +116,7 @@ func (r *OktaScopedTokenReconciler) ensureTokenSecret(ctx context.Context, obj *
 		}
 		if err := r.Create(ctx, desired); err != nil {
 			if apierrors.IsAlreadyExists(err) {
-				return fmt.Errorf("a Secret %s/%s exists that the operator did not create; delete it or choose another spec.secretName", obj.Namespace, name)
+				return foreignSecretError(obj.Namespace, name)
 			}
 			return fmt.Errorf("creating the token Secret: %w", err)
 		}
@@ -136,9 +134,18 @@ func (r *OktaScopedTokenReconciler) ensureTokenSecret(ctx context.Context, obj *
 	return nil
 }
 
+// foreignSecretError is why a token Secret cannot be written: a Secret of
+// that name exists that the operator did not create.
+func foreignSecretError(namespace, name string) error {
+	return fmt.Errorf("a Secret %s/%s exists that the operator did not create; "+
+		"delete it or choose another spec.secretName", namespace, name)
+}
+
 // deleteMovedTokenSecrets removes token Secrets this resource owns under a
 // name it no longer uses.
-func (r *OktaScopedTokenReconciler) deleteMovedTokenSecrets(ctx context.Context, obj *v1.OktaScopedToken, name string) error {
+func (r *OktaScopedTokenReconciler) deleteMovedTokenSecrets(
+	ctx context.Context, obj *v1.OktaScopedToken, name string,
+) error {
 	var list corev1.SecretList
 	if err := r.List(ctx, &list, client.InNamespace(obj.Namespace),
 		client.MatchingLabels{v1.LabelToken: obj.Name, state.LabelRole: state.RoleToken}); err != nil {

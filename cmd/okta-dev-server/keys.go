@@ -112,7 +112,7 @@ func readUsersFile(path string) ([]oktadev.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var users []oktadev.User
 	scanner := bufio.NewScanner(f)
 	for n := 1; scanner.Scan(); n++ {

@@ -78,7 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("okta-dev-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: okta-dev-server [flags]
+		_, _ = fmt.Fprint(stderr, `Usage: okta-dev-server [flags]
 
 An Okta-compatible development authorization server (Okta's org authorization
 server: /oauth2/v1/authorize, token, revoke, introspect, keys, userinfo,
@@ -87,7 +87,7 @@ server: /oauth2/v1/authorize, token, revoke, introspect, keys, userinfo,
 Flags:
 `)
 		fs.PrintDefaults()
-		fmt.Fprint(stderr, `
+		_, _ = fmt.Fprint(stderr, `
 Examples:
   okta-dev-server --addr 127.0.0.1:9090 --access-token-ttl 2m
   okta-dev-server --service-client 0oaservice00000000001=service-public.pem --fault 503:3
@@ -178,7 +178,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
-	fmt.Fprintln(stdout, "Shutting down.")
+	_, _ = fmt.Fprintln(stdout, "Shutting down.")
 	return srv.Close()
 }
 
@@ -262,7 +262,7 @@ func register(srv *oktadev.Server, o options) (registered, error) {
 
 func splitList(s string) []string {
 	var out []string
-	for _, item := range strings.Split(s, ",") {
+	for item := range strings.SplitSeq(s, ",") {
 		if item = strings.TrimSpace(item); item != "" {
 			out = append(out, item)
 		}
@@ -272,7 +272,7 @@ func splitList(s string) []string {
 
 func printBanner(w io.Writer, srv *oktadev.Server, o options, r registered) {
 	issuer := srv.Issuer()
-	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	p := func(format string, args ...any) { _, _ = fmt.Fprintf(w, format+"\n", args...) }
 	p("okta-dev-server: an Okta-compatible development authorization server. Not Okta; never use it for anything real.")
 	p("")
 	p("Issuer:          %s", issuer)

@@ -149,7 +149,9 @@ func run(ctx context.Context, d demo) error {
 	}); err != nil {
 		return err
 	}
-	if err := okta.AddUser(oktadev.User{Username: oktadev.DemoUser, Password: oktadev.DemoPassword, Name: oktadev.DemoUserName}); err != nil {
+	if err := okta.AddUser(oktadev.User{
+		Username: oktadev.DemoUser, Password: oktadev.DemoPassword, Name: oktadev.DemoUserName,
+	}); err != nil {
 		return err
 	}
 
@@ -181,7 +183,8 @@ func run(ctx context.Context, d demo) error {
 		return err
 	}
 	k := func(args ...string) (string, error) {
-		out, err := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...).CombinedOutput()
+		args = append([]string{"--kubeconfig", kubeconfig}, args...)
+		out, err := exec.CommandContext(ctx, kubectl, args...).CombinedOutput()
 		return string(out), err
 	}
 	say("kubectl apply -f %s", manifest)
@@ -226,7 +229,8 @@ func run(ctx context.Context, d demo) error {
 	out, _ = k("get", "ost", "-n", demoNamespace)
 	fmt.Print(indent(out))
 	var s corev1.Secret
-	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: demoNamespace, Name: obj.Spec.SecretName}, &s); err != nil {
+	secretKey := types.NamespacedName{Namespace: demoNamespace, Name: obj.Spec.SecretName}
+	if err := env.Client.Get(ctx, secretKey, &s); err != nil {
 		return err
 	}
 	printSecret(&s)
@@ -242,7 +246,9 @@ func run(ctx context.Context, d demo) error {
 
 	lastRotations := obj.Status.Rotations
 	for {
-		obj, err = waitFor(ctx, env, key, func(o *v1.OktaScopedToken) bool { return o.Status.Rotations > lastRotations && isReady(o) })
+		obj, err = waitFor(ctx, env, key, func(o *v1.OktaScopedToken) bool {
+			return o.Status.Rotations > lastRotations && isReady(o)
+		})
 		if err != nil {
 			if ctx.Err() != nil && d.exitAfter == 0 {
 				return nil // Ctrl-C
@@ -268,7 +274,9 @@ func isReady(o *v1.OktaScopedToken) bool {
 
 // waitFor polls the resource until cond holds. Polling once a second keeps
 // the demo free of watch plumbing; the operator itself does not poll.
-func waitFor(ctx context.Context, env *testenv.Env, key types.NamespacedName, cond func(*v1.OktaScopedToken) bool) (*v1.OktaScopedToken, error) {
+func waitFor(
+	ctx context.Context, env *testenv.Env, key types.NamespacedName, cond func(*v1.OktaScopedToken) bool,
+) (*v1.OktaScopedToken, error) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -286,7 +294,8 @@ func waitFor(ctx context.Context, env *testenv.Env, key types.NamespacedName, co
 
 func printSecret(s *corev1.Secret) {
 	fmt.Printf("    Secret %s/%s (labels %v)\n", s.Namespace, s.Name, s.Labels)
-	for _, k := range []string{v1.TokenSecretAccessToken, v1.TokenSecretTokenType, v1.TokenSecretExpiry, v1.TokenSecretScope} {
+	keys := []string{v1.TokenSecretAccessToken, v1.TokenSecretTokenType, v1.TokenSecretExpiry, v1.TokenSecretScope}
+	for _, k := range keys {
 		v := string(s.Data[k])
 		if k == v1.TokenSecretAccessToken {
 			v = fmt.Sprintf("<redacted, %d bytes>", len(v))

@@ -307,12 +307,5 @@ func orDash(s string) string {
 }
 
 func joinOrDash(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += v
-	}
-	return orDash(out)
+	return orDash(strings.Join(s, ", "))
 }

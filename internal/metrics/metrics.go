@@ -29,19 +29,25 @@ import (
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 )
 
+// The labels that identify an OktaScopedToken's series.
+const (
+	labelNamespace = "namespace"
+	labelName      = "name"
+)
+
 var (
 	expiration = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "oktatoken_token_expiration_timestamp_seconds",
 		Help: "When the current access token expires, as a unix timestamp.",
-	}, []string{"namespace", "name"})
+	}, []string{labelNamespace, labelName})
 	renewal = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "oktatoken_token_renewal_timestamp_seconds",
 		Help: "When the next rotation is due, as a unix timestamp.",
-	}, []string{"namespace", "name"})
+	}, []string{labelNamespace, labelName})
 	ready = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "oktatoken_token_ready_status",
 		Help: "The Ready condition: 1 for the series whose condition label matches the current status.",
-	}, []string{"namespace", "name", "condition"})
+	}, []string{labelNamespace, labelName, "condition"})
 	requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "oktatoken_token_requests_total",
 		Help: "Token requests to Okta by grant and result (success or the error class).",
@@ -92,7 +98,7 @@ func Observe(obj *v1.OktaScopedToken, _ time.Time) {
 
 // Forget removes a deleted resource's series.
 func Forget(namespace, name string) {
-	l := prometheus.Labels{"namespace": namespace, "name": name}
+	l := prometheus.Labels{labelNamespace: namespace, labelName: name}
 	expiration.DeletePartialMatch(l)
 	renewal.DeletePartialMatch(l)
 	ready.DeletePartialMatch(l)
@@ -113,5 +119,5 @@ func Callback(result string) { callbacks.WithLabelValues(result).Inc() }
 
 // ObjectKey is a helper for tests reading gauges.
 func ObjectKey(o client.Object) prometheus.Labels {
-	return prometheus.Labels{"namespace": o.GetNamespace(), "name": o.GetName()}
+	return prometheus.Labels{labelNamespace: o.GetNamespace(), labelName: o.GetName()}
 }

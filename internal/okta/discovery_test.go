@@ -21,6 +21,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -61,11 +62,9 @@ func newMetadataServer(t *testing.T, hide ...string) *metadataServer {
 		m.mu.Lock()
 		m.paths = append(m.paths, r.URL.Path)
 		m.mu.Unlock()
-		for _, p := range hide {
-			if r.URL.Path == p {
-				http.NotFound(w, r)
-				return
-			}
+		if slices.Contains(hide, r.URL.Path) {
+			http.NotFound(w, r)
+			return
 		}
 		h.ServeHTTP(w, r)
 	})}

@@ -85,8 +85,7 @@ func (e *Error) Unwrap() error { return e.cause }
 
 // ClassOf returns the class of err, Transient when err is not an *Error.
 func ClassOf(err error) ErrorClass {
-	var oe *Error
-	if errors.As(err, &oe) {
+	if oe, ok := errors.AsType[*Error](err); ok {
 		return oe.Class
 	}
 	return Transient

@@ -94,7 +94,7 @@ func pkix(pub any) []byte {
 // message must never repeat.
 func pemBodyLines(data []byte) []string {
 	var out []string
-	for _, line := range strings.Split(string(data), "\n") {
+	for line := range strings.SplitSeq(string(data), "\n") {
 		if len(line) >= 16 && !strings.HasPrefix(line, "-----") && !strings.Contains(line, ":") {
 			out = append(out, line)
 		}

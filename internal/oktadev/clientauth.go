@@ -89,9 +89,9 @@ func (s *Server) authenticateSecret(ctx context.Context, r *http.Request, form u
 	if c.kind == serviceClientKind {
 		return nil, newOAuthError("invalid_client", "Client authentication failed. The client is configured for the 'private_key_jwt' authentication method; a client_assertion is required.", http.StatusUnauthorized)
 	}
-	used := "client_secret_post"
+	used := authClientSecretPost
 	if basic {
-		used = "client_secret_basic"
+		used = authClientSecretBasic
 	}
 	if used != c.authMethod {
 		return nil, newOAuthError("invalid_client", "Client authentication failed. The client is not configured for the '"+used+"' authentication method.", http.StatusUnauthorized)

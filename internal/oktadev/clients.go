@@ -60,6 +60,17 @@ type WebClient struct {
 	TokenEndpointAuthMethod string
 }
 
+// Client authentication methods at the token, revoke and introspect
+// endpoints: web apps use a secret, service apps a signed JWT.
+const (
+	authClientSecretBasic = "client_secret_basic"
+	authClientSecretPost  = "client_secret_post"
+	authPrivateKeyJWT     = "private_key_jwt"
+)
+
+// keyUseSignature is a JWK's "use" for a signing key.
+const keyUseSignature = "sig"
+
 // ServiceClient is an Okta "API Services" app integration: it uses the
 // client-credentials grant and authenticates with private_key_jwt, signed by
 // one of the public keys in JWKS.
@@ -119,9 +130,9 @@ func (c *registeredClient) GetResponseTypes() fosite.Arguments {
 
 func (c *registeredClient) GetGrantTypes() fosite.Arguments {
 	if c.kind == webClientKind {
-		return fosite.Arguments{"authorization_code", "refresh_token"}
+		return fosite.Arguments{grantAuthorizationCode, grantRefreshToken}
 	}
-	return fosite.Arguments{"client_credentials"}
+	return fosite.Arguments{grantClientCredentials}
 }
 
 // GetScopes is what fosite lets the client request: the OpenID Connect
@@ -181,8 +192,8 @@ func (s *Server) AddWebClient(c WebClient) error {
 	method := c.TokenEndpointAuthMethod
 	switch method {
 	case "":
-		method = "client_secret_basic"
-	case "client_secret_basic", "client_secret_post":
+		method = authClientSecretBasic
+	case authClientSecretBasic, authClientSecretPost:
 	default:
 		return fmt.Errorf("web client %s: token endpoint auth method %q is not supported (use client_secret_basic or client_secret_post)", c.ID, method)
 	}
@@ -224,7 +235,7 @@ func (s *Server) AddServiceClient(c ServiceClient) error {
 		id:            c.ID,
 		kind:          serviceClientKind,
 		grantedScopes: slices.Clone(c.GrantedScopes),
-		authMethod:    "private_key_jwt",
+		authMethod:    authPrivateKeyJWT,
 		jwks:          keys,
 	})
 	return nil
@@ -300,7 +311,7 @@ func publicKeySet(in jose.JSONWebKeySet) (*josev3.JSONWebKeySet, error) {
 		default:
 			return nil, fmt.Errorf("key %d (kid %q) is %T; a public RSA or EC key is needed", i, k.KeyID, k.Key)
 		}
-		if k.Use != "" && k.Use != "sig" {
+		if k.Use != "" && k.Use != keyUseSignature {
 			return nil, fmt.Errorf("key %d (kid %q) has use %q; a signing key is needed", i, k.KeyID, k.Use)
 		}
 		raw, err := json.Marshal(k)
@@ -313,7 +324,7 @@ func publicKeySet(in jose.JSONWebKeySet) (*josev3.JSONWebKeySet, error) {
 		}
 		// fosite only considers keys marked for signatures; Okta treats a key
 		// without "use" as one.
-		v3.Use = "sig"
+		v3.Use = keyUseSignature
 		out.Keys = append(out.Keys, v3)
 	}
 	return out, nil

@@ -66,11 +66,14 @@ func fositeDescription(rfc *fosite.RFC6749Error) string {
 	return rfc.DescriptionField
 }
 
+// fositeUnknownError is the error field fosite gives an error it cannot map
+// to an RFC 6749 error (its unexported errUnknownErrorName).
+const fositeUnknownError = "error"
+
 // tokenEndpointError words a failed token request like Okta. Errors already
 // in Okta's words (client authentication, scope policy) pass through.
 func tokenEndpointError(grantType string, client fosite.Client, err error) *oauthError {
-	var oe *oauthError
-	if errors.As(err, &oe) {
+	if oe, ok := errors.AsType[*oauthError](err); ok {
 		return oe
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
@@ -80,7 +83,7 @@ func tokenEndpointError(grantType string, client fosite.Client, err error) *oaut
 		switch {
 		case strings.Contains(hint, "PKCE"):
 			return newOAuthError("invalid_grant", "PKCE verification failed.", http.StatusBadRequest)
-		case grantType == "refresh_token":
+		case grantType == grantRefreshToken:
 			return newOAuthError("invalid_grant", "The refresh token is invalid or expired.", http.StatusBadRequest)
 		case strings.Contains(hint, "redirect_uri"):
 			return newOAuthError("invalid_grant", "The 'redirect_uri' does not match the redirection URI used in the authorization request.", http.StatusBadRequest)
@@ -100,7 +103,7 @@ func tokenEndpointError(grantType string, client fosite.Client, err error) *oaut
 		return newOAuthError("unauthorized_client", desc, http.StatusBadRequest)
 	case "invalid_client":
 		return newOAuthError("invalid_client", "Client authentication failed. Either the client or the client credentials are invalid.", http.StatusUnauthorized)
-	case "server_error", "error":
+	case "server_error", fositeUnknownError:
 		return newOAuthError("server_error", "The authorization server encountered an unexpected condition that prevented it from fulfilling the request.", http.StatusInternalServerError)
 	}
 	status := rfc.CodeField
@@ -114,8 +117,7 @@ func tokenEndpointError(grantType string, client fosite.Client, err error) *oaut
 // The caller has already checked client_id and redirect_uri, so the error
 // goes back to the client's redirect URI.
 func authorizeEndpointError(client *registeredClient, requestedScopes []string, err error) *oauthError {
-	var oe *oauthError
-	if errors.As(err, &oe) {
+	if oe, ok := errors.AsType[*oauthError](err); ok {
 		return oe
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
@@ -126,7 +128,7 @@ func authorizeEndpointError(client *registeredClient, requestedScopes []string, 
 		return newOAuthError("invalid_request", "The authorization request is missing the 'state' parameter.", http.StatusBadRequest)
 	case "unsupported_response_type":
 		return newOAuthError("unsupported_response_type", "The response type is not supported by the authorization server. Configured response types: [code].", http.StatusBadRequest)
-	case "server_error", "error":
+	case "server_error", fositeUnknownError:
 		return newOAuthError("server_error", "The authorization server encountered an unexpected condition that prevented it from fulfilling the request.", http.StatusInternalServerError)
 	}
 	status := rfc.CodeField

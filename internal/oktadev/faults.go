@@ -170,16 +170,16 @@ func (s *Server) injectFaults(next http.Handler) http.Handler {
 				return
 			}
 		}
-		switch {
-		case f.Status == 0:
+		switch f.Status {
+		case 0:
 			next.ServeHTTP(w, r)
-		case f.Status == http.StatusTooManyRequests:
+		case http.StatusTooManyRequests:
 			reset := f.Reset
 			if reset.IsZero() {
 				reset = s.clock.Now().Truncate(time.Minute).Add(time.Minute)
 			}
 			writeRateLimited(w, s.limiter.limit, reset)
-		case f.Status == http.StatusServiceUnavailable:
+		case http.StatusServiceUnavailable:
 			writeOAuthError(w, newOAuthError("temporarily_unavailable", "The authorization server is temporarily unavailable. Try again later.", f.Status))
 		default:
 			writeOAuthError(w, newOAuthError("server_error", "The authorization server encountered an unexpected condition that prevented it from fulfilling the request.", f.Status))
@@ -318,8 +318,10 @@ func (s *Server) handleAdminFaults(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) writeFaults(w http.ResponseWriter, status int) {
-	views := []faultView{}
-	for _, f := range s.faults.pending() {
+	pending := s.faults.pending()
+	// Never nil: no faults encode as [], not null.
+	views := make([]faultView, 0, len(pending))
+	for _, f := range pending {
 		v := faultView{Status: f.Status, Remaining: f.remaining}
 		if f.Hang > 0 {
 			v.Hang = f.Hang.String()

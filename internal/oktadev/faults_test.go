@@ -45,7 +45,7 @@ func TestFaultFailsTheNextRequests(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			env := newTestEnv(t, Config{})
 			env.srv.InjectFault(Fault{Status: tc.status, Count: 2})
-			for i := 0; i < 2; i++ {
+			for i := range 2 {
 				_, err := env.clientCredentials(env.rsaAssertion().sign(t), testServiceRSA, "okta.logs.read")
 				re := retrieveError(t, err)
 				if re.Response.StatusCode != tc.status {
@@ -93,7 +93,7 @@ func TestFault429CarriesTheReset(t *testing.T) {
 func TestFaultWindowEndsByTheClock(t *testing.T) {
 	env := newTestEnv(t, Config{})
 	env.srv.InjectFault(Fault{Status: 503, Until: env.clock.Now().Add(time.Minute)})
-	for i := 0; i < 3; i++ {
+	for i := range 3 {
 		_, err := env.clientCredentials(env.rsaAssertion().sign(t), testServiceRSA, "okta.logs.read")
 		if re := retrieveError(t, err); re.Response.StatusCode != 503 {
 			t.Fatalf("request %d within the window: %d", i+1, re.Response.StatusCode)
@@ -153,7 +153,7 @@ func TestAdminFaultsEndpoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		b, err := io.ReadAll(resp.Body)
 		if err != nil {
 			t.Fatal(err)
@@ -179,7 +179,7 @@ func TestAdminFaultsEndpoint(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE: %v %v", err, resp)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if _, err := env.clientCredentials(env.rsaAssertion().sign(t), testServiceRSA, "okta.logs.read"); err != nil {
 		t.Errorf("after DELETE: %v", err)
 	}

@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -222,7 +223,7 @@ func (b *browser) do(req *http.Request) page {
 	if err != nil {
 		b.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		b.t.Fatal(err)
@@ -250,9 +251,7 @@ func (b *browser) submit(rawURL string, p page, fields url.Values) page {
 		b.t.Fatalf("no sign-in form in page (status %d):\n%s", p.status, p.body)
 	}
 	form := url.Values{"csrf_token": {m[1]}}
-	for k, v := range fields {
-		form[k] = v
-	}
+	maps.Copy(form, fields)
 	req, err := http.NewRequest(http.MethodPost, rawURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		b.t.Fatal(err)
@@ -394,7 +393,7 @@ func (e *testEnv) doJSON(req *http.Request) (int, map[string]any, http.Header) {
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		e.t.Fatal(err)
@@ -423,7 +422,7 @@ func (e *testEnv) getWithToken(rawURL, token string) (*http.Response, []byte) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		e.t.Fatal(err)

@@ -81,7 +81,7 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 		}
 	}
 	// One line per request, none without a status.
-	for _, line := range strings.Split(strings.TrimSpace(logged), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSpace(logged), "\n") {
 		if !strings.Contains(line, "msg=request") || !strings.Contains(line, " status=") {
 			t.Errorf("unexpected log line: %s", line)
 		}

@@ -156,6 +156,13 @@ func pkcePolicy(c *registeredClient, ar fosite.AuthorizeRequester) *oauthError {
 	return nil
 }
 
+// The claims that describe the user in the ID token and at /userinfo.
+const (
+	claimName              = "name"
+	claimPreferredUsername = "preferred_username"
+	claimEmail             = "email"
+)
+
 // userSession is what fosite stores with the code and puts in the ID token.
 // Okta's sub is a user id; here it is the username, so that every claim a
 // test or an operator status shows names the person.
@@ -163,10 +170,10 @@ func userSession(u User) *openid.DefaultSession {
 	return &openid.DefaultSession{
 		Claims: &jwt.IDTokenClaims{
 			Subject: u.Username,
-			Extra: map[string]interface{}{
-				"preferred_username": u.Username,
-				"email":              u.Username,
-				"name":               u.Name,
+			Extra: map[string]any{
+				claimPreferredUsername: u.Username,
+				claimEmail:             u.Username,
+				claimName:              u.Name,
 			},
 		},
 		Headers:  &jwt.Headers{},

@@ -19,6 +19,7 @@ package oktadev
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -101,13 +102,24 @@ const (
 	syntheticEvents   = 25
 )
 
+// System Log values used by the synthetic events: an actor's type, an
+// event's severity and its outcome.
+const (
+	logActorUser     = "User"
+	logSeverityInfo  = "INFO"
+	logSeverityWarn  = "WARN"
+	logResultSuccess = "SUCCESS"
+	logResultFailure = "FAILURE"
+	logResultAllow   = "ALLOW"
+)
+
 // syntheticLogEvents makes a fixed day of activity ending just before now,
 // oldest first, so that paging and time filters have something to work on.
 func syntheticLogEvents(now time.Time) []LogEvent {
 	people := []LogActor{
-		{Type: "User", AlternateID: DemoUser, DisplayName: DemoUserName},
-		{Type: "User", AlternateID: "alice@example.com", DisplayName: "Alice Example"},
-		{Type: "User", AlternateID: "bob@example.com", DisplayName: "Bob Example"},
+		{Type: logActorUser, AlternateID: DemoUser, DisplayName: DemoUserName},
+		{Type: logActorUser, AlternateID: "alice@example.com", DisplayName: "Alice Example"},
+		{Type: logActorUser, AlternateID: "bob@example.com", DisplayName: "Bob Example"},
 	}
 	for i := range people {
 		people[i].ID = fmt.Sprintf("00udev%014d", i+1)
@@ -117,17 +129,17 @@ func syntheticLogEvents(now time.Time) []LogEvent {
 		eventType, legacy, message, severity, result, reason string
 		targetsApp                                           bool
 	}{
-		{"user.session.start", "core.user_auth.login_success", "User login to Okta", "INFO", "SUCCESS", "", false},
-		{"user.authentication.sso", "app.auth.sso", "User single sign on to app", "INFO", "SUCCESS", "", true},
-		{"app.oauth2.as.authorize.code", "app.oauth2.as.authorize.code_success", "OAuth2 authorization code request", "INFO", "SUCCESS", "", true},
-		{"app.oauth2.as.token.grant.access_token", "app.oauth2.as.token.grant.access_token_success", "OAuth2 access token is granted", "INFO", "SUCCESS", "", true},
-		{"user.session.start", "core.user_auth.login_failed", "User login to Okta", "WARN", "FAILURE", "INVALID_CREDENTIALS", false},
-		{"policy.evaluate_sign_on", "", "Evaluation of sign-on policy", "INFO", "ALLOW", "Sign-on policy evaluation resulted in ALLOW", false},
-		{"user.account.update_password", "core.user.config.password_update.success", "User update password for Okta", "INFO", "SUCCESS", "", false},
-		{"user.session.end", "core.user_auth.logout_success", "User logout from Okta", "INFO", "SUCCESS", "", false},
+		{"user.session.start", "core.user_auth.login_success", "User login to Okta", logSeverityInfo, logResultSuccess, "", false},
+		{"user.authentication.sso", "app.auth.sso", "User single sign on to app", logSeverityInfo, logResultSuccess, "", true},
+		{"app.oauth2.as.authorize.code", "app.oauth2.as.authorize.code_success", "OAuth2 authorization code request", logSeverityInfo, logResultSuccess, "", true},
+		{"app.oauth2.as.token.grant.access_token", "app.oauth2.as.token.grant.access_token_success", "OAuth2 access token is granted", logSeverityInfo, logResultSuccess, "", true},
+		{"user.session.start", "core.user_auth.login_failed", "User login to Okta", logSeverityWarn, logResultFailure, "INVALID_CREDENTIALS", false},
+		{"policy.evaluate_sign_on", "", "Evaluation of sign-on policy", logSeverityInfo, logResultAllow, "Sign-on policy evaluation resulted in ALLOW", false},
+		{"user.account.update_password", "core.user.config.password_update.success", "User update password for Okta", logSeverityInfo, logResultSuccess, "", false},
+		{"user.session.end", "core.user_auth.logout_success", "User logout from Okta", logSeverityInfo, logResultSuccess, "", false},
 	}
 	events := make([]LogEvent, 0, syntheticEvents)
-	for i := 0; i < syntheticEvents; i++ {
+	for i := range syntheticEvents {
 		k := kinds[i%len(kinds)]
 		actor := people[i%len(people)]
 		target := []LogActor{actor}
@@ -244,9 +256,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	w.Header().Add("Link", "<"+self+">; rel=\"self\"")
 	if len(matching) > len(page) {
 		next := url.Values{}
-		for k, v := range q {
-			next[k] = v
-		}
+		maps.Copy(next, q)
 		next.Set("after", page[len(page)-1].UUID)
 		w.Header().Add("Link", "<"+s.Issuer()+r.URL.Path+"?"+next.Encode()+">; rel=\"next\"")
 	}

@@ -49,7 +49,7 @@ type metadata struct {
 	RequestParameterSupported                  bool     `json:"request_parameter_supported"`
 }
 
-var clientAuthMethods = []string{"client_secret_basic", "client_secret_post", "private_key_jwt"}
+var clientAuthMethods = []string{authClientSecretBasic, authClientSecretPost, authPrivateKeyJWT}
 
 // handleMetadata serves both /.well-known/openid-configuration and
 // /.well-known/oauth-authorization-server; Okta serves the same document at
@@ -78,7 +78,7 @@ func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
 		TokenEndpointAuthSigningAlgValuesSupported: algs,
 		RevocationEndpointAuthMethodsSupported:     clientAuthMethods,
 		IntrospectionEndpointAuthMethodsSupported:  clientAuthMethods,
-		ClaimsSupported:                            []string{"iss", "sub", "aud", "iat", "exp", "auth_time", "nonce", "at_hash", "jti", "name", "preferred_username", "email"},
+		ClaimsSupported:                            []string{"iss", "sub", "aud", "iat", "exp", "auth_time", "nonce", "at_hash", "jti", claimName, claimPreferredUsername, claimEmail},
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		RequestParameterSupported:                  false,
 	}

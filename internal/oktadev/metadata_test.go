@@ -76,7 +76,7 @@ func TestIssuer(t *testing.T) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		must(t, err)
 		must(t, srv.Start(l))
-		defer srv.Close()
+		defer func() { _ = srv.Close() }()
 		if want := "http://" + l.Addr().String(); srv.Issuer() != want {
 			t.Errorf("Issuer() = %q, want %q", srv.Issuer(), want)
 		}
@@ -104,7 +104,7 @@ func TestIssuer(t *testing.T) {
 		defer hs.Close()
 		resp, err := http.Get(hs.URL + pathOIDCMetadata)
 		must(t, err)
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		if srv.Issuer() != hs.URL {
 			t.Errorf("Issuer() = %q, want %q", srv.Issuer(), hs.URL)
 		}

@@ -106,7 +106,7 @@ func (s *Server) newProvider(globalSecret []byte) {
 			// Client secrets only live in memory for a development server; the
 			// lowest bcrypt cost keeps every token request fast.
 			HashCost:           bcrypt.MinCost,
-			RefreshTokenScopes: []string{"offline_access"},
+			RefreshTokenScopes: []string{scopeOfflineAccess},
 			// Okta requires a state but not a minimum length.
 			MinParameterEntropy: 1,
 			// PKCE is enforced per client by pkcePolicy (login.go); fosite
@@ -122,7 +122,7 @@ func (s *Server) newProvider(globalSecret []byte) {
 	cfg.ClientSecretsHasher = &fosite.BCrypt{Config: cfg}
 	cfg.ClientAuthenticationStrategy = s.authenticateClient
 
-	keyGetter := func(context.Context) (interface{}, error) { return s.signingKey, nil }
+	keyGetter := func(context.Context) (any, error) { return s.signingKey, nil }
 	strategy := &compose.CommonStrategy{
 		CoreStrategy: clockedStrategy{
 			CoreStrategy: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: cfg}, cfg),

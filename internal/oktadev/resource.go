@@ -97,11 +97,11 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	if sess, ok := ar.GetSession().(*openid.DefaultSession); ok && sess.Claims != nil {
 		scopes := ar.GetGrantedScopes()
 		if scopes.Has("profile") {
-			claims["name"] = sess.Claims.Extra["name"]
-			claims["preferred_username"] = sess.Claims.Extra["preferred_username"]
+			claims[claimName] = sess.Claims.Extra[claimName]
+			claims[claimPreferredUsername] = sess.Claims.Extra[claimPreferredUsername]
 		}
 		if scopes.Has("email") {
-			claims["email"] = sess.Claims.Extra["email"]
+			claims[claimEmail] = sess.Claims.Extra[claimEmail]
 			claims["email_verified"] = true
 		}
 	}

@@ -23,9 +23,12 @@ import (
 	"strings"
 )
 
+// scopeOfflineAccess asks for a refresh token.
+const scopeOfflineAccess = "offline_access"
+
 // oidcScopes are the OpenID Connect scopes every web app may request from
 // Okta's org authorization server without a grant.
-var oidcScopes = []string{"openid", "profile", "email", "address", "phone", "offline_access"}
+var oidcScopes = []string{"openid", "profile", "email", "address", "phone", scopeOfflineAccess}
 
 // oktaScopes is the part of Okta's management-API scope catalog that the org
 // authorization server advertises. The org authorization server has no custom
@@ -104,7 +107,7 @@ func clientCredentialsScopeError(c *registeredClient, requested []string) *oauth
 	}
 	for _, sc := range requested {
 		switch {
-		case sc == "offline_access":
+		case sc == scopeOfflineAccess:
 			return newOAuthError("invalid_scope", "Cannot request 'offline_access' scope using client credentials.", http.StatusBadRequest)
 		case slices.Contains(oidcScopes, sc):
 			return newOAuthError("invalid_scope", "Cannot request 'openid' scopes using client credentials.", http.StatusBadRequest)

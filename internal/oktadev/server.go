@@ -185,11 +185,7 @@ func New(cfg Config) (*Server, error) {
 		faults:     &faultInjector{clock: cfg.Clock},
 		done:       make(chan struct{}),
 	}
-	grace := cfg.RefreshGracePeriod
-	if grace < 0 {
-		grace = 0
-	}
-	s.store = newStore(cfg.Clock, grace)
+	s.store = newStore(cfg.Clock, max(cfg.RefreshGracePeriod, 0))
 	s.newProvider(globalSecret)
 	s.logEvents = syntheticLogEvents(cfg.Clock.Now())
 	s.handler = s.routes()
@@ -205,7 +201,7 @@ var processSigningKey = sync.OnceValues(func() (*josev3.JSONWebKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generating the signing key: %w", err)
 	}
-	key := &josev3.JSONWebKey{Key: priv, Algorithm: string(josev3.RS256), Use: "sig"}
+	key := &josev3.JSONWebKey{Key: priv, Algorithm: string(josev3.RS256), Use: keyUseSignature}
 	public := key.Public()
 	thumbprint, err := public.Thumbprint(crypto.SHA256)
 	if err != nil {

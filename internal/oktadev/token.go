@@ -26,9 +26,16 @@ import (
 	"github.com/ory/fosite/handler/openid"
 )
 
+// Grant types, as grant_type and the apps' settings name them.
+const (
+	grantAuthorizationCode = "authorization_code"
+	grantRefreshToken      = "refresh_token"
+	grantClientCredentials = "client_credentials"
+)
+
 // grantTypes are the grants an Okta web app or service app can use at the org
 // authorization server.
-var grantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
+var grantTypes = []string{grantAuthorizationCode, grantRefreshToken, grantClientCredentials}
 
 // handleToken is /oauth2/v1/token. fosite authenticates the client, runs the
 // grant and mints the tokens; this handler adds Okta's scope rules for the
@@ -66,13 +73,13 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		// fosite checks the scopes of a client-credentials request before
 		// the client's grant types; Okta tells a web app first that it may
 		// not use the grant at all.
-		if grantType == "client_credentials" && client.kind != serviceClientKind {
+		if grantType == grantClientCredentials && client.kind != serviceClientKind {
 			s.tokenError(w, r, tokenEndpointError(grantType, client, fosite.ErrUnauthorizedClient))
 			return
 		}
 	}
 	if err != nil {
-		if client != nil && grantType == "client_credentials" && fosite.ErrorToRFC6749Error(err).ErrorField == "invalid_scope" {
+		if client != nil && grantType == grantClientCredentials && fosite.ErrorToRFC6749Error(err).ErrorField == "invalid_scope" {
 			if oe := clientCredentialsScopeError(client, ar.GetRequestedScopes()); oe != nil {
 				err = oe
 			}
@@ -81,7 +88,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if grantType == "client_credentials" {
+	if grantType == grantClientCredentials {
 		if oe := clientCredentialsScopeError(client, ar.GetRequestedScopes()); oe != nil {
 			s.tokenError(w, r, oe)
 			return
@@ -183,7 +190,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 			Active:   true,
 			Scope:    strings.Join(ar.GetGrantedScopes(), " "),
 			Username: ar.GetSession().GetUsername(),
-			Exp:      ar.GetSession().GetExpiresAt(fosite.TokenType(use)).Unix(),
+			Exp:      ar.GetSession().GetExpiresAt(use).Unix(),
 			Iat:      ar.GetRequestedAt().Unix(),
 			Sub:      ar.GetSession().GetSubject(),
 			Iss:      s.Issuer(),

@@ -21,6 +21,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"testing"
@@ -463,9 +464,7 @@ func TestIntrospect(t *testing.T) {
 	for name, tc := range inactive {
 		t.Run(name, func(t *testing.T) {
 			form := url.Values{"token": {tc.token}}
-			for k, v := range tc.form {
-				form[k] = v
-			}
+			maps.Copy(form, tc.form)
 			user, pass := tc.clientID, tc.secret
 			if tc.form != nil {
 				user, pass = "", ""

@@ -27,7 +27,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -151,15 +152,15 @@ func status(ctx context.Context, c client.Client, ns string, all bool, names []s
 	if err := c.List(ctx, &list, opts...); err != nil {
 		return err
 	}
-	sort.Slice(list.Items, func(i, j int) bool {
-		return list.Items[i].Namespace+"/"+list.Items[i].Name < list.Items[j].Namespace+"/"+list.Items[j].Name
+	slices.SortFunc(list.Items, func(a, b v1.OktaScopedToken) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
 	})
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	_, _ = fmt.Fprintln(tw, "NAMESPACE\tNAME\tREADY\tREASON\tEXPIRES\tRENEWAL\tROTATIONS")
 	var links []string
 	for i := range list.Items {
 		o := &list.Items[i]
-		if len(names) > 0 && !contains(names, o.Name) {
+		if len(names) > 0 && !slices.Contains(names, o.Name) {
 			continue
 		}
 		r := ready(o)
@@ -278,13 +279,4 @@ func timeOrDash(t *metav1.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

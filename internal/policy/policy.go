@@ -90,7 +90,11 @@ func Backoff(failedAttempts int32, uid types.UID) time.Duration {
 	if d > maxDelay {
 		d = maxDelay
 	}
-	jitter := time.Duration(fraction(types.UID(string(uid)+string(rune('a'+failedAttempts%26)))) * float64(d) / 5)
+	// A letter a-z per attempt makes the jitter differ between attempts.
+	// failedAttempts is an int32, the same type as rune, so string() of the
+	// sum is that letter.
+	attempt := string('a' + failedAttempts%26)
+	jitter := time.Duration(fraction(types.UID(string(uid)+attempt)) * float64(d) / 5)
 	return d + jitter
 }
 

@@ -26,7 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -60,7 +60,7 @@ func AssetsDir() (string, error) {
 	if len(dirs) == 0 {
 		return "", errors.New("no control-plane binaries: run `make control-plane` (or `make test`) to build kube-apiserver and etcd into bin/k8s/")
 	}
-	sort.Strings(dirs)
+	slices.Sort(dirs)
 	return filepath.Dir(dirs[len(dirs)-1]), nil
 }
 

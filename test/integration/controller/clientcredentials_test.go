@@ -120,7 +120,7 @@ func serviceAppJWKS(keys ...jose.JSONWebKey) jose.JSONWebKeySet {
 // message, event or log line may ever contain.
 func pemBodyLines(data []byte) []string {
 	var out []string
-	for _, line := range strings.Split(string(data), "\n") {
+	for line := range strings.SplitSeq(string(data), "\n") {
 		if len(line) >= 16 && !strings.HasPrefix(line, "-----") {
 			out = append(out, line)
 		}

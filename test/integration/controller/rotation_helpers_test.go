@@ -27,9 +27,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -107,12 +109,7 @@ func (a *apiRecorder) refuseWrites(paths ...string) {
 		return
 	}
 	a.refuse = func(_, path string) bool {
-		for _, p := range paths {
-			if path == p {
-				return true
-			}
-		}
-		return false
+		return slices.Contains(paths, path)
 	}
 }
 
@@ -472,9 +469,7 @@ func resourceLabels(obj *v1.OktaScopedToken) map[string]string {
 
 func withLabel(labels map[string]string, k, v string) map[string]string {
 	out := map[string]string{k: v}
-	for lk, lv := range labels {
-		out[lk] = lv
-	}
+	maps.Copy(out, labels)
 	return out
 }
 

@@ -189,7 +189,7 @@ func TestInvalidResourcesAreRejectedWithAClearMessage(t *testing.T) {
 			g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "expected Invalid, got %v", err)
 			var status *apierrors.StatusError
 			g.Expect(errors.As(err, &status)).To(BeTrue())
-			var causes []string
+			causes := make([]string, 0, len(status.ErrStatus.Details.Causes))
 			for _, c := range status.ErrStatus.Details.Causes {
 				causes = append(causes, c.Field+": "+c.Message)
 			}
@@ -226,7 +226,7 @@ func TestValidResourcesAreAcceptedAndDefaulted(t *testing.T) {
 			tc.mutate(&obj.Spec)
 			g.Expect(env.Client.Create(context.Background(), obj)).To(Succeed())
 			g.Expect(obj.Spec.GrantType).NotTo(BeEmpty(), "grantType is defaulted")
-			g.Expect(obj.Spec.RevokeOnDelete).To(Equal(ptr.To(true)), "revokeOnDelete defaults to true")
+			g.Expect(obj.Spec.RevokeOnDelete).To(Equal(new(true)), "revokeOnDelete defaults to true")
 			if name == "grant type left to its default" {
 				g.Expect(obj.Spec.GrantType).To(Equal(v1.GrantAuthorizationCode))
 			}
