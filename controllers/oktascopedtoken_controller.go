@@ -164,8 +164,6 @@ type reconcileRun struct {
 	requeue []time.Time
 	// newToken is set when this pass obtained a token.
 	newToken bool
-	// grantDropped explains why the stored grant was discarded.
-	grantDropped string
 	// reported is set once a failure has set Ready; reportReady leaves it.
 	reported bool
 }
@@ -272,11 +270,11 @@ func (run *reconcileRun) checkGrantMatchesSpec(ctx context.Context) (bool, error
 	}
 	next := run.state
 	next.Grant = nil
+	next.GrantLost = "the spec changed (domain, client, grant type or scopes), so the stored grant no longer applies"
 	if err := run.saveState(ctx, next); err != nil {
 		return true, err
 	}
-	run.grantDropped = "the spec changed (domain, client, grant type or scopes), so the stored grant no longer applies"
-	run.event(corev1.EventTypeNormal, "GrantReset", "%s", run.grantDropped)
+	run.event(corev1.EventTypeNormal, "GrantReset", "%s", next.GrantLost)
 	return false, nil
 }
 
@@ -326,6 +324,7 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (bool, error) {
 		next.Grant.KeyThumbprint = k.Thumbprint
 	}
 	next.RenewHandled = run.obj.Annotations[v1.AnnotationRenewRequestedAt]
+	next.GrantLost = ""
 	// The new refresh token is persisted before the access token is
 	// published: if this write fails, the token waits in memory and the
 	// next pass retries the write while Okta's grace period still honours
@@ -431,12 +430,12 @@ func (run *reconcileRun) tokenRequestFailed(ctx context.Context, err error) (boo
 			g.RefreshToken = ""
 			next.Grant = &g
 		}
+		next.GrantLost = fmt.Sprintf("Okta no longer accepts the refresh token (%s)", oe.Error())
 		if err := run.saveState(ctx, next); err != nil {
 			return true, err
 		}
-		run.grantDropped = fmt.Sprintf("Okta no longer accepts the refresh token (%s)", oe.Error())
 		run.event(corev1.EventTypeWarning, v1.ReasonReauthorizationRequired,
-			"%s; a person must sign in again at status.authorizationURL", run.grantDropped)
+			"%s; a person must sign in again at status.authorizationURL", next.GrantLost)
 		return false, nil
 	case okta.ClientInvalid:
 		hint = "check spec.clientID and the app's credentials in the referenced Secret"
@@ -607,10 +606,10 @@ func (run *reconcileRun) reportReady(context.Context) (bool, error) {
 	if st.AuthorizationURL != "" {
 		reason := v1.ReasonAuthorizationRequired
 		msg := "a person must sign in at status.authorizationURL to grant " + joinScopes(run.obj.Spec.Scopes)
-		if run.grantDropped != "" || (g != nil && g.RefreshToken == "") {
+		if lost := run.state.GrantLost; lost != "" || (g != nil && g.RefreshToken == "") {
 			reason = v1.ReasonReauthorizationRequired
-			if run.grantDropped != "" {
-				msg = run.grantDropped + "; " + msg
+			if lost != "" {
+				msg = lost + "; " + msg
 			}
 		}
 		if valid {

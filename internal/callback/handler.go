@@ -239,6 +239,7 @@ func (s *Server) store(ctx context.Context, owner types.NamespacedName, grant *s
 		st := state.Decode(secret)
 		st.Grant = grant
 		st.ReauthorizeWanted = false
+		st.GrantLost = ""
 		state.Encode(st, secret)
 		return s.Client.Update(ctx, secret)
 	})

@@ -74,6 +74,7 @@ const (
 	keyRenewHandled    = "renew-requested-at-handled"
 	keyReauthHandled   = "reauthorize-requested-at-handled"
 	keyReauthWanted    = "reauthorize-wanted"
+	keyGrantLost       = "grant-lost-reason"
 )
 
 // Origin says how the current token was obtained, for the event a new
@@ -131,6 +132,10 @@ type State struct {
 	// ReauthorizeWanted keeps a requested re-authorization going, link
 	// after link, until a sign-in completes.
 	ReauthorizeWanted bool
+	// GrantLost says why the last grant stopped working (Okta refused the
+	// refresh token, or the spec changed), until a sign-in replaces it; the
+	// Ready message keeps saying so on every pass.
+	GrantLost string
 }
 
 // SecretName is the state Secret's name for a resource: "ost.<ns>.<name>".
@@ -205,6 +210,7 @@ func Decode(s *corev1.Secret) State {
 	st.RenewHandled = get(keyRenewHandled)
 	st.ReauthorizeHandled = get(keyReauthHandled)
 	st.ReauthorizeWanted = get(keyReauthWanted) == "true"
+	st.GrantLost = get(keyGrantLost)
 	return st
 }
 
@@ -242,6 +248,7 @@ func Encode(st State, s *corev1.Secret) {
 	if st.ReauthorizeWanted {
 		set(keyReauthWanted, "true")
 	}
+	set(keyGrantLost, st.GrantLost)
 	s.Data = d
 	s.StringData = nil
 	if s.Labels == nil {

@@ -40,6 +40,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		"both, with triggers handled": {
 			Grant:   &Grant{AccessToken: "at", Expiry: at, Scopes: []string{"okta.logs.read"}, Origin: OriginMint},
 			Pending: &PendingLogin{StateHash: "abc", ExpiresAt: at}, RenewHandled: "1", ReauthorizeHandled: "2", ReauthorizeWanted: true,
+			GrantLost: "Okta no longer accepts the refresh token",
 		},
 	}
 	for name, want := range tests {
