@@ -43,6 +43,8 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/okta-token-operator/okta-token-operator/internal/logbuffer"
 )
 
 const (
@@ -55,25 +57,6 @@ const (
 	testOtherRedirect = "http://127.0.0.1:8083/callback"
 )
 
-// lockedBuffer collects the server's log lines; the server writes from its
-// own goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testEnv is a server on a loopback listener with a web app, a
 // client_secret_post web app, two service apps (RSA and EC keys) and the
 // demo user.
@@ -81,7 +64,7 @@ type testEnv struct {
 	t      *testing.T
 	srv    *Server
 	clock  *clocktesting.FakeClock
-	logs   *lockedBuffer
+	logs   *logbuffer.Buffer
 	issuer string
 	rsaKey *rsa.PrivateKey
 	ecKey  *ecdsa.PrivateKey
@@ -107,7 +90,7 @@ var testOtherRSAKey = sync.OnceValue(func() *rsa.PrivateKey {
 func newTestEnv(t *testing.T, cfg Config) *testEnv {
 	t.Helper()
 	fake := clocktesting.NewFakeClock(time.Now())
-	logs := &lockedBuffer{}
+	logs := &logbuffer.Buffer{}
 	cfg.Clock = fake
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	srv, err := New(cfg)

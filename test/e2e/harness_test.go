@@ -28,7 +28,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +42,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/yaml"
 
+	"github.com/okta-token-operator/okta-token-operator/internal/logbuffer"
 	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/operator"
 	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
@@ -76,7 +76,7 @@ var (
 	callbackURL string
 	// logs collects what the operator and the dev server log; a failing
 	// test prints its share.
-	logs = &syncBuffer{}
+	logs = &logbuffer.Buffer{}
 )
 
 func TestMain(m *testing.M) {
@@ -370,7 +370,7 @@ func newBrowser(t *testing.T) context.Context {
 		}
 		t.Fatalf("%s is not installed: run hack/install-chromium.sh (or set E2E_SKIP_BROWSER=1 to skip the browser tests)", chromiumPath)
 	}
-	output := &syncBuffer{}
+	output := &logbuffer.Buffer{}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless,
@@ -436,30 +436,3 @@ func writeArtifact(t *testing.T, name string, data []byte) {
 	}
 	t.Logf("saved %s", path)
 }
-
-// syncBuffer is a bytes.Buffer safe for the loggers' goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-// From returns what was written after the first n bytes.
-func (b *syncBuffer) From(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf.Bytes()[n:])
-}
-
-func (b *syncBuffer) String() string { return b.From(0) }

@@ -21,7 +21,6 @@ limitations under the License.
 package controller
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -45,6 +44,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/logbuffer"
 	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/operator"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
@@ -63,7 +63,7 @@ var (
 	env *testenv.Env
 	// logs collects everything every manager in this package logs, for
 	// the leak test.
-	logs = &syncBuffer{}
+	logs = &logbuffer.Buffer{}
 	// secretsSeen collects every token, code and secret the tests
 	// handled, for the leak test.
 	secretsSeen sync.Map
@@ -86,23 +86,6 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
 	}
 	os.Exit(code)
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // remember records a value that must never appear in logs or events.
