@@ -58,6 +58,10 @@ func main() {
 	flag.DurationVar(&o.AuthorizationURLTTL, "authorization-url-ttl", 0,
 		"How long a published sign-in URL stays valid before a new one replaces it (default 1h).")
 	flag.DurationVar(&o.HTTPTimeout, "okta-request-timeout", 0, "Timeout of each request to Okta (default 30s).")
+	flag.StringVar(&o.MetricsCertDir, "metrics-cert-path", "",
+		"The directory that holds the metrics server's certificate; without it a self-signed one is made.")
+	flag.StringVar(&o.MetricsCertName, "metrics-cert-name", "tls.crt", "The metrics server's certificate file name.")
+	flag.StringVar(&o.MetricsKeyName, "metrics-cert-key", "tls.key", "The metrics server's key file name.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Enable HTTP/2 for the metrics server.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)

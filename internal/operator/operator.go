@@ -88,6 +88,9 @@ type Options struct {
 	Logger *logr.Logger
 	// TLSOpts apply to the metrics server.
 	TLSOpts []func(*tls.Config)
+	// MetricsCertDir, MetricsCertName and MetricsKeyName name the metrics
+	// server's certificate; without them it makes a self-signed one.
+	MetricsCertDir, MetricsCertName, MetricsKeyName string
 	// SkipNameValidation lets tests start several managers in one process.
 	SkipNameValidation bool
 }
@@ -137,7 +140,8 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		return nil, err
 	}
 	managed := labels.SelectorFromSet(labels.Set{v1.LabelManagedBy: v1.ManagedByValue})
-	metricsOpts := metricsserver.Options{BindAddress: o.MetricsBindAddress, SecureServing: o.SecureMetrics, TLSOpts: o.TLSOpts}
+	metricsOpts := metricsserver.Options{BindAddress: o.MetricsBindAddress, SecureServing: o.SecureMetrics, TLSOpts: o.TLSOpts,
+		CertDir: o.MetricsCertDir, CertName: o.MetricsCertName, KeyName: o.MetricsKeyName}
 	if o.SecureMetrics {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
