@@ -40,6 +40,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -76,6 +77,8 @@ type OktaScopedTokenReconciler struct {
 	// cache does not hold, and state Secrets where staleness matters.
 	APIReader client.Reader
 	Recorder  recorder.EventRecorder
+	// EventLog logs every Event as it is recorded (the zero value discards).
+	EventLog  logr.Logger
 	Clock     clock.PassiveClock
 	Okta      *okta.Client
 	Discovery *okta.Discoverer
@@ -741,7 +744,7 @@ func (run *reconcileRun) event(eventType, reason, format string, args ...any) {
 // eventf records an Event and logs the same line.
 func (r *OktaScopedTokenReconciler) eventf(obj *v1.OktaScopedToken, eventType, reason, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	log.Log.WithName("events").Info(msg, "reason", reason, "type", eventType,
+	r.EventLog.Info(msg, "reason", reason, "type", eventType,
 		"oktascopedtoken", client.ObjectKeyFromObject(obj).String())
 	if r.Recorder != nil {
 		r.Recorder.Eventf(obj, nil, eventType, reason, reason, "%s", msg)

@@ -180,6 +180,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		Recorder:                mgr.GetEventRecorder("okta-token-operator"),
+		EventLog:                mgr.GetLogger().WithName("events"),
 		Clock:                   o.Clock,
 		Okta:                    oktaClient,
 		Discovery:               discovery,
