@@ -91,7 +91,7 @@ type Config struct {
 	// rate-limit windows, fault windows and token, code and assertion expiry.
 	// Default clock.RealClock{}. fosite stamps expiry times from the wall
 	// clock, so a fake clock must start at the real time (for example
-	// clocktesting.NewFakeClock(time.Now())) and only move forward; fosite
+	// clocktesting.NewFakeClock started at the wall time) and only move forward; fosite
 	// also checks a client assertion's iat and nbf against the wall clock.
 	Clock clock.Clock
 	// Logger gets one line per request. It never receives a token, code,
