@@ -252,6 +252,10 @@ type OktaScopedTokenStatus struct {
 // +kubebuilder:printcolumn:name="Expires",type=string,JSONPath=`.status.expiresAt`
 // +kubebuilder:printcolumn:name="Renewal",type=string,JSONPath=`.status.renewalTime`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.spec.secretName`,priority=1
+// +kubebuilder:printcolumn:name="Grant",type=string,JSONPath=`.spec.grantType`,priority=1
+// +kubebuilder:printcolumn:name="Subject",type=string,JSONPath=`.status.authorizedSubject`,priority=1
+// +kubebuilder:printcolumn:name="Rotations",type=integer,JSONPath=`.status.rotations`,priority=1
 type OktaScopedToken struct {
 	metav1.TypeMeta `json:",inline"`
 

@@ -155,7 +155,7 @@ func (s *Server) claim(ctx context.Context, hash string) (*state.PendingLogin, *
 	if expired {
 		o := outcome{http.StatusBadRequest, "expired_state", page{
 			Title:   "This sign-in link has expired",
-			Message: "The link was valid for a limited time. The operator publishes a new one: run `kubectl get ost -o wide` or read status.authorizationURL, and sign in again.",
+			Message: "The link was valid for a limited time. The operator publishes a new one: run `kubectl oktatoken status` or read the resource's status.authorizationURL, and sign in again.",
 		}}
 		return nil, nil, &o
 	}

@@ -271,6 +271,9 @@ func TestKubectl(t *testing.T) {
 	g.Expect(run("apply", "-n", "kubectl-test", "-f", "config/samples/oktatoken_v1alpha1_oktascopedtoken.yaml")).
 		To(ContainSubstring("oktascopedtoken.oktatoken.dev/logs-reader created"))
 	g.Expect(run("get", "ost", "-n", "kubectl-test")).To(MatchRegexp(`NAME\s+READY\s+REASON\s+EXPIRES\s+RENEWAL\s+AGE`))
+	g.Expect(run("get", "ost", "-n", "kubectl-test", "-o", "wide")).
+		To(MatchRegexp(`NAME\s+READY\s+REASON\s+EXPIRES\s+RENEWAL\s+AGE\s+SECRET\s+GRANT\s+SUBJECT\s+ROTATIONS\n` +
+			`logs-reader\s+.*logs-reader-token\s+AuthorizationCode`))
 	explain := run("explain", "ost.spec")
 	g.Expect(explain).To(ContainSubstring("oktaDomain is the base URL of the Okta org"))
 	g.Expect(explain).To(ContainSubstring("renewBeforePercentage"))
