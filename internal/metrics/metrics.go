@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
@@ -116,8 +115,3 @@ func TokenRequest(grant string, err error, d time.Duration) {
 
 // Callback counts one callback request by result.
 func Callback(result string) { callbacks.WithLabelValues(result).Inc() }
-
-// ObjectKey is a helper for tests reading gauges.
-func ObjectKey(o client.Object) prometheus.Labels {
-	return prometheus.Labels{labelNamespace: o.GetNamespace(), labelName: o.GetName()}
-}

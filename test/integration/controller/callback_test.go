@@ -28,7 +28,6 @@ import (
 
 	"github.com/go-logr/logr"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -234,5 +233,4 @@ func TestCallbackExpiredState(t *testing.T) {
 	cb.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/callback?"+callbackAt.RawQuery, nil))
 	g.Expect(rec.Code).To(Equal(http.StatusBadRequest))
 	g.Expect(rec.Body.String()).To(ContainSubstring("unknown or was already used"))
-	_ = corev1.Secret{}
 }

@@ -30,7 +30,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	. "github.com/onsi/gomega"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
@@ -309,8 +308,6 @@ func allEventNotes(g Gomega) string {
 	}
 	return b.String()
 }
-
-var _ = logr.Discard
 
 // zapDebug logs V(1) too, so the leak test sees debug lines.
 func zapDebug() zapcore.Level { return zapcore.Level(-1) }

@@ -34,7 +34,6 @@ import (
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
-	"github.com/okta-token-operator/okta-token-operator/internal/state"
 	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
@@ -173,11 +172,10 @@ func TestLoginSurvivesARestart(t *testing.T) {
 // reaches the one that is not leading, and the sign-in still completes.
 func TestCallbackOnANonLeader(t *testing.T) {
 	g := NewWithT(t)
-	leaderL, leaderURL := callbackListener(t)
+	leaderL, _ := callbackListener(t)
 	followerL, followerURL := callbackListener(t)
 	// The app's redirect URI is the follower's: Okta sends the browser there.
 	srv := devServer(t, oktadev.Config{}, followerURL)
-	_ = leaderURL
 	startOperator(t, operatorOptions{listener: leaderL, callbackURL: followerURL, leaderElect: true})
 	ns := newNamespace(t)
 	obj := newToken(t, ns, srv)
@@ -196,5 +194,4 @@ func TestCallbackOnANonLeader(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(status).To(Equal(http.StatusOK), page)
 	waitForReady(t, obj)
-	_ = state.RoleState
 }
