@@ -146,7 +146,7 @@ func (r *OktaScopedTokenReconciler) Reconcile(
 		if err := run.patchStatus(ctx); err != nil {
 			retErr = errors.Join(retErr, err)
 		}
-		metrics.Observe(obj, run.now)
+		metrics.Observe(obj)
 	}()
 	return run.reconcile(ctx)
 }
@@ -322,7 +322,7 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (bool, error) {
 		origin = state.OriginMint
 	}
 	next := run.state
-	next.Grant = grantFromToken(tok, spec, origin, g)
+	next.Grant = state.GrantFromToken(tok, spec, origin, g)
 	if k := run.creds.Key; k != nil {
 		next.Grant.KeyThumbprint = k.Thumbprint
 	}
@@ -366,47 +366,45 @@ func (run *reconcileRun) tokenDue() (bool, string) {
 	return false, ""
 }
 
-func secretHash(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
 // failedRequest is a failed token request, as lastFailure keeps it.
 type failedRequest struct {
 	retryAt time.Time
-	// keyThumbprint names the private key the request was signed with.
-	keyThumbprint string
-	// secretHash names the client secret the request was made with
-	// (SHA-256; the secret itself is not kept).
-	secretHash string
+	// credentials identifies what the request was made with (see
+	// credentialsID); a backoff earned by other credentials does not apply.
+	credentials string
+}
+
+// credentialsID identifies the credentials a token request is made with —
+// the private key's thumbprint or a SHA-256 of the client secret — without
+// keeping the secret itself.
+func (run *reconcileRun) credentialsID() string {
+	h := sha256.New()
+	if k := run.creds.Key; k != nil {
+		h.Write([]byte("key\x00" + k.Thumbprint))
+	}
+	if a := run.creds.App; a != nil {
+		h.Write([]byte("secret\x00" + a.Secret))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // retryNotBefore is the earliest time another token request may be made
 // after failures: the backoff, or Okta's rate-limit reset. The backoff is
-// skipped when the private key or the client secret has been replaced since
-// the failure: the backoff was earned by the old credentials.
+// skipped when the spec, the private key or the client secret changed since
+// the failure: it was earned by what was there before, and the referenced
+// Secrets are watched so that a fix is tried at once.
 func (run *reconcileRun) retryNotBefore() time.Time {
 	var t time.Time
-	keyReplaced := false
+	changed := run.obj.Status.ObservedGeneration != run.obj.Generation
 	if v, ok := run.r.lastFailure.Load(run.key); ok {
 		f := v.(failedRequest)
-		if k := run.creds.Key; k != nil && f.keyThumbprint != "" && f.keyThumbprint != k.Thumbprint {
-			keyReplaced = true
-		} else if a := run.creds.App; a != nil && f.secretHash != "" && f.secretHash != secretHash(a.Secret) {
-			// A fixed client secret after invalid_client: the referenced
-			// Secret is watched so that the fix is tried at once.
-			keyReplaced = true
-		} else {
+		changed = changed || f.credentials != run.credentialsID()
+		if !changed {
 			t = f.retryAt
 		}
 	}
 	st := run.obj.Status
-	if st.ObservedGeneration != run.obj.Generation {
-		// The spec changed since the failure: the fix is tried at once.
-		keyReplaced = true
-		t = time.Time{}
-	}
-	if !keyReplaced && st.FailedAttempts > 0 && st.LastFailureTime != nil {
+	if !changed && st.FailedAttempts > 0 && st.LastFailureTime != nil {
 		if b := st.LastFailureTime.Add(policy.Backoff(st.FailedAttempts, run.obj.UID)); b.After(t) {
 			t = b
 		}
@@ -479,14 +477,10 @@ func (run *reconcileRun) failed(err error) {
 	st.FailedAttempts++
 	t := metav1.NewTime(run.now)
 	st.LastFailureTime = &t
-	f := failedRequest{retryAt: run.now.Add(policy.Backoff(st.FailedAttempts, run.obj.UID))}
-	if k := run.creds.Key; k != nil {
-		f.keyThumbprint = k.Thumbprint
-	}
-	if a := run.creds.App; a != nil {
-		f.secretHash = secretHash(a.Secret)
-	}
-	run.r.lastFailure.Store(run.key, f)
+	run.r.lastFailure.Store(run.key, failedRequest{
+		retryAt:     run.now.Add(policy.Backoff(st.FailedAttempts, run.obj.UID)),
+		credentials: run.credentialsID(),
+	})
 	run.event(corev1.EventTypeWarning, "RotationFailed", "%v", err)
 }
 
@@ -903,36 +897,6 @@ func stateSecretOwner(_ context.Context, o client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: owner}}
 	}
 	return nil
-}
-
-func grantFromToken(
-	tok *okta.Token, spec v1.OktaScopedTokenSpec, origin state.Origin, previous *state.Grant,
-) *state.Grant {
-	g := &state.Grant{
-		Fingerprint:  state.Fingerprint(spec),
-		RefreshToken: tok.RefreshToken,
-		AccessToken:  tok.AccessToken,
-		TokenType:    tok.TokenType,
-		IssuedAt:     tok.IssuedAt,
-		Expiry:       tok.Expiry,
-		Scopes:       tok.Scopes,
-		Subject:      tok.Subject,
-		Origin:       origin,
-	}
-	if previous != nil {
-		if g.Subject == "" {
-			g.Subject = previous.Subject
-		}
-		if len(g.Scopes) == 0 {
-			g.Scopes = previous.Scopes
-		}
-	}
-	if len(g.Scopes) == 0 {
-		// Okta always answers with `scope`; a server that does not has
-		// granted what was asked (RFC 6749 section 5.1).
-		g.Scopes = slices.Clone(spec.Scopes)
-	}
-	return g
 }
 
 // joinScopes writes scopes space-separated, the way OAuth 2.0 writes a scope

@@ -34,15 +34,6 @@ import (
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
-// TokenSecretName is the token Secret's name: spec.secretName or the
-// resource's name.
-func TokenSecretName(obj *v1.OktaScopedToken) string {
-	if obj.Spec.SecretName != "" {
-		return obj.Spec.SecretName
-	}
-	return obj.Name
-}
-
 // tokenSecretData is what pods read.
 func tokenSecretData(g *state.Grant) map[string][]byte {
 	tokenType := g.TokenType
@@ -66,7 +57,7 @@ func tokenSecretData(g *state.Grant) map[string][]byte {
 func (r *OktaScopedTokenReconciler) ensureTokenSecret(
 	ctx context.Context, obj *v1.OktaScopedToken, g *state.Grant,
 ) error {
-	name := TokenSecretName(obj)
+	name := obj.TokenSecretName()
 	if err := r.deleteMovedTokenSecrets(ctx, obj, name); err != nil {
 		return err
 	}

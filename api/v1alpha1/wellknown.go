@@ -75,3 +75,12 @@ const (
 	TokenSecretExpiry      = "expiry"
 	TokenSecretScope       = "scope"
 )
+
+// TokenSecretName is the name of the token Secret: spec.secretName, or the
+// resource's name.
+func (o *OktaScopedToken) TokenSecretName() string {
+	if o.Spec.SecretName != "" {
+		return o.Spec.SecretName
+	}
+	return o.Name
+}

@@ -225,11 +225,11 @@ func run(ctx context.Context, d demo) error {
 	if err != nil {
 		return err
 	}
-	say("the token is in Secret %s/%s:", demoNamespace, obj.Spec.SecretName)
+	say("the token is in Secret %s/%s:", demoNamespace, obj.TokenSecretName())
 	out, _ = k("get", "ost", "-n", demoNamespace)
 	fmt.Print(indent(out))
 	var s corev1.Secret
-	secretKey := types.NamespacedName{Namespace: demoNamespace, Name: obj.Spec.SecretName}
+	secretKey := types.NamespacedName{Namespace: demoNamespace, Name: obj.TokenSecretName()}
 	if err := env.Client.Get(ctx, secretKey, &s); err != nil {
 		return err
 	}

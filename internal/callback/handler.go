@@ -196,14 +196,8 @@ func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, p *st
 		}
 		return badGateway(fmt.Sprintf("Okta could not be reached to finish the sign-in (%v). No token was stored for %s. Sign in again with the new link in its status.authorizationURL.", err, owner))
 	}
-	grant := &state.Grant{
-		Fingerprint: p.Fingerprint, RefreshToken: tok.RefreshToken, AccessToken: tok.AccessToken,
-		TokenType: tok.TokenType, IssuedAt: tok.IssuedAt, Expiry: tok.Expiry,
-		Scopes: tok.Scopes, Subject: tok.Subject, Origin: state.OriginLogin,
-	}
-	if len(grant.Scopes) == 0 {
-		grant.Scopes = obj.Spec.Scopes
-	}
+	// The spec's fingerprint is the pending sign-in's: checked above.
+	grant := state.GrantFromToken(tok, obj.Spec, state.OriginLogin, nil)
 	if err := s.store(ctx, owner, grant); err != nil {
 		s.Log.Error(err, "storing the token after sign-in", "oktascopedtoken", owner.String())
 		return unavailable(fmt.Sprintf("Okta issued a token but the operator could not store it for %s. Sign in again with the new link in its status.authorizationURL.", owner))
@@ -218,7 +212,7 @@ func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, p *st
 		Message: fmt.Sprintf("The operator now holds a token for %s.", owner),
 		Facts: []fact{
 			{"Token", fmt.Sprintf("%s/%s", owner.Namespace, owner.Name)},
-			{"Secret", fmt.Sprintf("%s/%s", owner.Namespace, secretName(obj))},
+			{"Secret", fmt.Sprintf("%s/%s", owner.Namespace, obj.TokenSecretName())},
 			{"Signed in as", orDash(tok.Subject)},
 			{"Scopes granted", joinOrDash(grant.Scopes)},
 			{"Expires", tok.Expiry.UTC().Format(time.RFC1123)},
@@ -243,13 +237,6 @@ func (s *Server) store(ctx context.Context, owner types.NamespacedName, grant *s
 		state.Encode(st, secret)
 		return s.Client.Update(ctx, secret)
 	})
-}
-
-func secretName(obj *v1.OktaScopedToken) string {
-	if obj.Spec.SecretName != "" {
-		return obj.Spec.SecretName
-	}
-	return obj.Name
 }
 
 func safeErr(err error) string {

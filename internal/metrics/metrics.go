@@ -67,7 +67,7 @@ func init() {
 }
 
 // Observe sets the per-resource gauges from the resource's status.
-func Observe(obj *v1.OktaScopedToken, _ time.Time) {
+func Observe(obj *v1.OktaScopedToken) {
 	ns, name := obj.Namespace, obj.Name
 	st := obj.Status
 	if st.ExpiresAt != nil {

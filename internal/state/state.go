@@ -37,6 +37,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 )
 
 // Labels and annotations of a state Secret.
@@ -259,6 +260,36 @@ func Encode(st State, s *corev1.Secret) {
 	} else {
 		delete(s.Labels, LabelPendingState)
 	}
+}
+
+// GrantFromToken is the grant a token response makes, for spec. What the
+// response leaves out is kept from previous (a refresh carries no ID token,
+// so no subject), else taken from the spec: a server that answers without
+// `scope` has granted what was asked (RFC 6749 section 5.1).
+func GrantFromToken(tok *okta.Token, spec v1.OktaScopedTokenSpec, origin Origin, previous *Grant) *Grant {
+	g := &Grant{
+		Fingerprint:  Fingerprint(spec),
+		RefreshToken: tok.RefreshToken,
+		AccessToken:  tok.AccessToken,
+		TokenType:    tok.TokenType,
+		IssuedAt:     tok.IssuedAt,
+		Expiry:       tok.Expiry,
+		Scopes:       tok.Scopes,
+		Subject:      tok.Subject,
+		Origin:       origin,
+	}
+	if previous != nil {
+		if g.Subject == "" {
+			g.Subject = previous.Subject
+		}
+		if len(g.Scopes) == 0 {
+			g.Scopes = previous.Scopes
+		}
+	}
+	if len(g.Scopes) == 0 {
+		g.Scopes = slices.Clone(spec.Scopes)
+	}
+	return g
 }
 
 // Fingerprint identifies what a grant was made for: a change of domain,

@@ -48,18 +48,10 @@ type storedToken struct {
 }
 
 func snapshot(g Gomega, obj *v1.OktaScopedToken) storedToken {
-	sec := tokenSecret(g, obj.Namespace, TokenSecretNameOf(obj))
+	sec := tokenSecret(g, obj.Namespace, obj.TokenSecretName())
 	st := state.Decode(stateSecret(g, obj))
 	g.Expect(st.Grant).NotTo(BeNil())
 	return storedToken{sec.ResourceVersion, string(sec.Data[v1.TokenSecretAccessToken]), st.Grant.RefreshToken}
-}
-
-// TokenSecretNameOf is spec.secretName or the resource's name.
-func TokenSecretNameOf(obj *v1.OktaScopedToken) string {
-	if obj.Spec.SecretName != "" {
-		return obj.Spec.SecretName
-	}
-	return obj.Name
 }
 
 // freshState asks for a new sign-in on a resource that already has a token
