@@ -79,7 +79,11 @@ type Options struct {
 	// AllowInsecureIssuers accepts http:// issuers (local development).
 	AllowInsecureIssuers    bool
 	MaxConcurrentReconciles int
-	AuthorizationURLTTL     time.Duration // default 1h
+	// KubeAPIQPS and KubeAPIBurst bound the client-side rate of requests to
+	// the API server; defaults 200 and 400.
+	KubeAPIQPS          float64
+	KubeAPIBurst        int
+	AuthorizationURLTTL time.Duration // default 1h
 	// HTTPTimeout bounds each request to Okta; default 30s.
 	HTTPTimeout time.Duration
 	// Clock drives every decision; default the real clock.
@@ -94,6 +98,13 @@ type Options struct {
 	// SkipNameValidation lets tests start several managers in one process.
 	SkipNameValidation bool
 }
+
+// Defaults of the flags and options below.
+const (
+	defaultMaxConcurrentReconciles = 4
+	defaultKubeAPIQPS              = 200
+	defaultKubeAPIBurst            = 400
+)
 
 func (o *Options) defaults() error {
 	if o.StateNamespace == "" {
@@ -128,7 +139,13 @@ func (o *Options) defaults() error {
 		o.Clock = clock.RealClock{}
 	}
 	if o.MaxConcurrentReconciles <= 0 {
-		o.MaxConcurrentReconciles = 4
+		o.MaxConcurrentReconciles = defaultMaxConcurrentReconciles
+	}
+	if o.KubeAPIQPS == 0 {
+		o.KubeAPIQPS = defaultKubeAPIQPS
+	}
+	if o.KubeAPIBurst <= 0 {
+		o.KubeAPIBurst = defaultKubeAPIBurst
 	}
 	return nil
 }
@@ -139,6 +156,8 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
 	managed := labels.SelectorFromSet(labels.Set{v1.LabelManagedBy: v1.ManagedByValue})
 	metricsOpts := metricsserver.Options{BindAddress: o.MetricsBindAddress, SecureServing: o.SecureMetrics, TLSOpts: o.TLSOpts,
 		CertDir: o.MetricsCertDir, CertName: o.MetricsCertName, KeyName: o.MetricsKeyName}
