@@ -14,9 +14,22 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package controllers holds the OktaScopedToken reconciler. One reconciler
-// runs its decisions as an ordered list of small steps (credentials,
-// discovery, state, grant checks, token request, sign-in link, token Secret,
-// readiness); the timing decisions themselves are pure functions in
-// internal/policy, and the OAuth protocol is in internal/okta.
+// Package controllers holds the OktaScopedToken reconciler: one reconciler,
+// split by concern.
+//
+//   - reconciler.go: the reconciler, its RBAC, and one pass as a list of
+//     steps for each grant type.
+//   - outcome.go, status.go: what a step can end in, and the one function
+//     that turns it into Ready, Reconciling and Stalled and the requeue.
+//   - token.go: when a token is due, and asking Okta for it.
+//   - signin.go: the sign-in link a person opens (AuthorizationCode).
+//   - tokensecret.go: the Secret pods mount.
+//   - finalize.go: revocation on delete, and retiring the state Secret of a
+//     ClientCredentials resource made by an earlier version.
+//   - setup.go: what is watched, and which events are worth a pass.
+//   - memory.go: what the reconciler keeps in memory — caches that may be
+//     lost at any time without harm.
+//
+// Timing decisions are pure functions in internal/policy; the OAuth protocol
+// is in internal/okta; the state Secret's layout is in internal/state.
 package controllers

@@ -16,6 +16,13 @@ limitations under the License.
 
 package controllers
 
+// The token Secret: what pods mount. It holds the current access token, its
+// type, expiry and scopes, and annotations that describe the token (see
+// internal/state). It is made to match the grant Terraform-style: a deleted
+// Secret is recreated and edited keys are put back, without asking Okta for
+// anything when the grant is kept elsewhere (the state Secret of an
+// AuthorizationCode resource); an unchanged Secret is never written.
+
 import (
 	"context"
 	"fmt"
@@ -26,55 +33,92 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/policy"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
-// tokenSecretData is what pods read.
-func tokenSecretData(g *state.Grant) map[string][]byte {
-	tokenType := g.TokenType
-	if tokenType == "" {
-		tokenType = "Bearer"
+// loadTokenSecret reads the token Secret from the cache. For a
+// ClientCredentials resource it is the grant's record: a Secret that was
+// deleted, edited, or written by a version that did not describe its token
+// holds no grant, and a new token is requested.
+func (run *reconcileRun) loadTokenSecret(ctx context.Context) (outcome, error) {
+	s, err := run.r.cachedSecret(ctx, run.obj.Namespace, run.obj.TokenSecretName())
+	if err != nil {
+		return outcome{}, fmt.Errorf("reading the token Secret: %w", err)
 	}
-	return map[string][]byte{
-		v1.TokenSecretAccessToken: []byte(g.AccessToken),
-		v1.TokenSecretTokenType:   []byte(tokenType),
-		v1.TokenSecretExpiry:      []byte(g.Expiry.UTC().Format(time.RFC3339)),
-		v1.TokenSecretScope:       []byte(joinScopes(g.Scopes)),
+	run.tokenSecret = s
+	if s == nil || !metav1.IsControlledBy(s, run.obj) {
+		return outcome{}, nil
 	}
+	run.state = state.DecodeTokenSecret(s)
+	if run.state.Grant == nil {
+		log.FromContext(ctx).V(1).Info("the token Secret holds no token the operator issued as it is; a new one is due")
+	}
+	return outcome{}, nil
 }
 
-// ensureTokenSecret makes the token Secret hold g, Terraform-style: a
-// deleted Secret is recreated and edited keys are put back, from the state
-// Secret, without asking Okta for anything. The operator's labels and
-// spec.secretTemplate are applied; other labels and annotations are left
-// alone. An unchanged Secret is not written. A Secret left behind by an
-// earlier spec.secretName is deleted.
-func (r *OktaScopedTokenReconciler) ensureTokenSecret(
-	ctx context.Context, obj *v1.OktaScopedToken, g *state.Grant,
-) error {
+// publishToken makes the token Secret match the current token and reports
+// the token in status.
+func (run *reconcileRun) publishToken(ctx context.Context) (outcome, error) {
+	g := run.state.Grant
+	if !g.HasToken() {
+		return outcome{}, nil
+	}
+	if o, err := run.ensureTokenSecret(ctx, g); o != nil || err != nil {
+		return deref(o), err
+	}
+	st := &run.obj.Status
+	issued := metav1.NewTime(g.IssuedAt)
+	if !run.newToken && g.Origin == state.OriginLogin && (st.LastRotationTime == nil || !st.LastRotationTime.Equal(&issued)) {
+		// A sign-in the callback completed, announced once.
+		run.event(corev1.EventTypeNormal, v1.ReasonAuthorized, "signed in as %s; token for %s issued, expires %s",
+			orUnknown(g.Subject), joinScopes(g.Scopes), g.Expiry.UTC().Format(time.RFC3339))
+	}
+	if run.newToken && st.LastRotationTime == nil {
+		run.event(corev1.EventTypeNormal, v1.ReasonIssued, "token for %s issued, expires %s",
+			joinScopes(g.Scopes), g.Expiry.UTC().Format(time.RFC3339))
+	}
+	st.LastRotationTime = &issued
+	st.Rotations = g.Rotations
+	exp := metav1.NewTime(g.Expiry)
+	st.ExpiresAt = &exp
+	st.GrantedScopes = g.Scopes
+	st.AuthorizedSubject = g.Subject
+	if g.RefreshToken != "" || run.obj.Spec.GrantType == v1.GrantClientCredentials {
+		renewal := metav1.NewTime(policy.RenewalTime(g.IssuedAt, g.Expiry, run.obj.Spec, run.obj.UID))
+		st.RenewalTime = &renewal
+	} else {
+		st.RenewalTime = nil
+	}
+	return outcome{}, nil
+}
+
+// ensureTokenSecret writes the token Secret when it differs from what g
+// makes of it. The operator's labels and annotations and spec.secretTemplate
+// are applied; other labels and annotations are left alone. A Secret left
+// behind by an earlier spec.secretName is deleted.
+func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) (*outcome, error) {
+	obj := run.obj
 	name := obj.TokenSecretName()
-	if err := r.deleteMovedTokenSecrets(ctx, obj, name); err != nil {
-		return err
+	if err := run.deleteMovedTokenSecrets(ctx, name); err != nil {
+		return nil, err
 	}
-	// Read past the cache: right after a rotation the cache may still hold
-	// the Secret as it was, and an update from that copy would fail with a
-	// conflict.
-	existing := &corev1.Secret{}
-	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: obj.Namespace, Name: name}, existing)
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("reading the token Secret: %w", err)
-	}
-	if apierrors.IsNotFound(err) {
-		existing = nil
+	existing := run.tokenSecret
+	if existing == nil || existing.Name != name {
+		var err error
+		if existing, err = run.r.cachedSecret(ctx, obj.Namespace, name); err != nil {
+			return nil, fmt.Errorf("reading the token Secret: %w", err)
+		}
 	}
 	if existing != nil && !metav1.IsControlledBy(existing, obj) {
 		// The operator never takes over a Secret it did not create.
-		return foreignSecretError(obj.Namespace, name)
+		o := foreignSecret(obj.Namespace, name)
+		return &o, nil
 	}
 	desired := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: obj.Namespace},
@@ -96,67 +140,75 @@ func (r *OktaScopedTokenReconciler) ensureTokenSecret(
 	desired.Labels[v1.LabelManagedBy] = v1.ManagedByValue
 	desired.Labels[v1.LabelToken] = obj.Name
 	desired.Labels[state.LabelRole] = state.RoleToken
-	desired.Data = tokenSecretData(g)
+	maps.Copy(desired.Annotations, state.TokenSecretAnnotations(g, run.state.RenewHandled))
+	desired.Data = state.TokenSecretData(g)
 	desired.StringData = nil
-	if err := controllerutil.SetControllerReference(obj, desired, r.Scheme()); err != nil {
-		return fmt.Errorf("setting the owner of the token Secret: %w", err)
+	if err := controllerutil.SetControllerReference(obj, desired, run.r.Scheme()); err != nil {
+		return nil, fmt.Errorf("setting the owner of the token Secret: %w", err)
 	}
 	if existing == nil {
-		if len(desired.Annotations) == 0 {
-			desired.Annotations = nil
-		}
-		if err := r.Create(ctx, desired); err != nil {
+		if err := run.r.Create(ctx, desired); err != nil {
 			if apierrors.IsAlreadyExists(err) {
-				return foreignSecretError(obj.Namespace, name)
+				return run.alreadyExists(ctx, name)
 			}
-			return fmt.Errorf("creating the token Secret: %w", err)
+			return nil, fmt.Errorf("creating the token Secret: %w", err)
 		}
-		return nil
+		run.r.mem.writes.wrote(kindSecret, desired)
+		run.tokenSecret = desired
+		return nil, nil
 	}
 	if equality.Semantic.DeepEqual(existing.Data, desired.Data) &&
 		equality.Semantic.DeepEqual(existing.Labels, desired.Labels) &&
-		equality.Semantic.DeepEqual(nilIfEmpty(existing.Annotations), nilIfEmpty(desired.Annotations)) &&
+		equality.Semantic.DeepEqual(existing.Annotations, desired.Annotations) &&
 		equality.Semantic.DeepEqual(existing.OwnerReferences, desired.OwnerReferences) {
-		return nil
+		return nil, nil
 	}
-	if err := r.Update(ctx, desired); err != nil {
-		return fmt.Errorf("updating the token Secret: %w", err)
+	if err := run.r.Update(ctx, desired); err != nil {
+		return nil, fmt.Errorf("updating the token Secret: %w", err)
 	}
-	return nil
+	run.r.mem.writes.wrote(kindSecret, desired)
+	run.tokenSecret = desired
+	return nil, nil
 }
 
-// foreignSecretError is why a token Secret cannot be written: a Secret of
-// that name exists that the operator did not create.
-func foreignSecretError(namespace, name string) error {
-	return fmt.Errorf("a Secret %s/%s exists that the operator did not create; "+
-		"delete it or choose another spec.secretName", namespace, name)
+// alreadyExists handles a create that found a Secret of that name: either
+// the cache had not seen this operator's own earlier create (retry the pass
+// once it has), or the Secret is someone else's.
+func (run *reconcileRun) alreadyExists(ctx context.Context, name string) (*outcome, error) {
+	s := &corev1.Secret{}
+	if err := run.r.APIReader.Get(ctx, client.ObjectKey{Namespace: run.obj.Namespace, Name: name}, s); err != nil {
+		return nil, fmt.Errorf("reading the token Secret: %w", err)
+	}
+	if metav1.IsControlledBy(s, run.obj) {
+		return nil, fmt.Errorf("the token Secret %s/%s was created meanwhile; retrying from a fresh read", run.obj.Namespace, name)
+	}
+	o := foreignSecret(run.obj.Namespace, name)
+	return &o, nil
+}
+
+// foreignSecret is why a token Secret cannot be written: a Secret of that
+// name exists that the operator did not create.
+func foreignSecret(namespace, name string) outcome {
+	return stallOutcome(v1.ReasonSecretConflict, fmt.Sprintf("a Secret %s/%s exists that the operator did not create; "+
+		"delete it or choose another spec.secretName", namespace, name))
 }
 
 // deleteMovedTokenSecrets removes token Secrets this resource owns under a
 // name it no longer uses.
-func (r *OktaScopedTokenReconciler) deleteMovedTokenSecrets(
-	ctx context.Context, obj *v1.OktaScopedToken, name string,
-) error {
+func (run *reconcileRun) deleteMovedTokenSecrets(ctx context.Context, name string) error {
 	var list corev1.SecretList
-	if err := r.List(ctx, &list, client.InNamespace(obj.Namespace),
-		client.MatchingLabels{v1.LabelToken: obj.Name, state.LabelRole: state.RoleToken}); err != nil {
+	if err := run.r.List(ctx, &list, client.InNamespace(run.obj.Namespace),
+		client.MatchingLabels{v1.LabelToken: run.obj.Name, state.LabelRole: state.RoleToken}); err != nil {
 		return fmt.Errorf("listing token Secrets: %w", err)
 	}
 	for i := range list.Items {
 		s := &list.Items[i]
-		if s.Name == name || !metav1.IsControlledBy(s, obj) {
+		if s.Name == name || !metav1.IsControlledBy(s, run.obj) {
 			continue
 		}
-		if err := r.Delete(ctx, s); client.IgnoreNotFound(err) != nil {
+		if err := run.r.Delete(ctx, s); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("deleting the old token Secret %s: %w", s.Name, err)
 		}
 	}
 	return nil
-}
-
-func nilIfEmpty(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	return m
 }

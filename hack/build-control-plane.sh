@@ -107,5 +107,7 @@ GO
 if [[ ! -x "${OUT}/kube-apiserver" || ! -x "${OUT}/kubectl" ]]; then build_kube; fi
 
 "${OUT}/kube-apiserver" --version >&2
-"${OUT}/etcd" --version | head -n1 >&2
+# sed reads all of its input (head would exit early and, under pipefail, fail the
+# build with SIGPIPE when etcd prints more than one line).
+"${OUT}/etcd" --version | sed -n 1p >&2
 echo "${OUT}"

@@ -239,6 +239,12 @@ type OktaScopedTokenStatus struct {
 	// lastFailureTime is when the last token request failed.
 	// +optional
 	LastFailureTime *metav1.Time `json:"lastFailureTime,omitempty"`
+
+	// nextAttemptTime is when the operator asks Okta again after the last
+	// failure: its backoff, or Okta's rate-limit reset. A change to the spec
+	// or to the referenced Secret is tried at once.
+	// +optional
+	NextAttemptTime *metav1.Time `json:"nextAttemptTime,omitempty"`
 }
 
 // OktaScopedToken keeps a scoped "OAuth for Okta" access token in a Secret

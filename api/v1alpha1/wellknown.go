@@ -41,6 +41,20 @@ const (
 	ReasonTokenRequestFailed      = "TokenRequestFailed"
 	ReasonRateLimited             = "RateLimited"
 	ReasonProgressing             = "Progressing"
+	ReasonSecretConflict          = "SecretConflict"
+)
+
+// Reasons of the Events the operator records. Events mark transitions — the
+// first token, a sign-in, a failure starting or changing, a recovery, a
+// grant lost — not every routine rotation (status.lastRotationTime,
+// status.rotations and the metrics record those).
+const (
+	ReasonAuthorized       = "Authorized"
+	ReasonRotationFailed   = "RotationFailed"
+	ReasonRecovered        = "Recovered"
+	ReasonGrantReset       = "GrantReset"
+	ReasonRevoked          = "Revoked"
+	ReasonRevocationFailed = "RevocationFailed"
 )
 
 // Labels and annotations the operator reads or writes.
@@ -57,6 +71,11 @@ const (
 	// so it cannot carry an owner reference).
 	LabelOwnerNamespace = "oktatoken.dev/owner-namespace"
 	LabelOwnerName      = "oktatoken.dev/owner-name"
+
+	// LabelShard assigns an OktaScopedToken to the operator Deployment
+	// started with --shard=<value>; without it, the one started without
+	// --shard manages it.
+	LabelShard = "oktatoken.dev/shard"
 
 	// AnnotationRenewRequestedAt rotates the token now, once per distinct value.
 	AnnotationRenewRequestedAt = "oktatoken.dev/renew-requested-at"

@@ -16,9 +16,9 @@ limitations under the License.
 
 // Command okta-dev-server runs an Okta-compatible development authorization
 // server (package internal/oktadev): Okta's org authorization server
-// endpoints, a sign-in page, GET /api/v1/logs, and fault injection. With no
-// flags it registers a demo web app and a demo user and prints how to use
-// them.
+// endpoints, custom authorization servers, a sign-in page, GET /api/v1/logs,
+// rate limits and fault injection. With no flags it registers a demo web app
+// and a demo user and prints how to use them.
 package main
 
 import (
@@ -50,7 +50,7 @@ func (l *listFlag) Set(v string) error {
 type options struct {
 	addr, issuer                 string
 	accessTTL, refreshTTL, grace time.Duration
-	rateLimit                    int
+	rateLimit, tokenRateLimit    int
 	clientID, clientSecret       string
 	authMethod                   string
 	redirectURIs, users          listFlag
@@ -58,6 +58,8 @@ type options struct {
 	usersFile                    string
 	demoUser                     bool
 	serviceClients, faults       listFlag
+	secretServiceClients         listFlag
+	authorizationServers         listFlag
 	logFormat                    string
 }
 
@@ -80,9 +82,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Usage = func() {
 		_, _ = fmt.Fprint(stderr, `Usage: okta-dev-server [flags]
 
-An Okta-compatible development authorization server (Okta's org authorization
-server: /oauth2/v1/authorize, token, revoke, introspect, keys, userinfo,
-/.well-known metadata, GET /api/v1/logs). Never use it for anything real.
+An Okta-compatible development authorization server. Never use it for anything
+real. It serves:
+  - Okta's org authorization server: /oauth2/v1/authorize, token, revoke,
+    introspect, keys, userinfo, and /.well-known metadata; it mints okta.*
+    scopes, and service apps must use private_key_jwt with it;
+  - custom authorization servers (--authorization-server): the same endpoints
+    under /oauth2/{id}/v1/ with issuer /oauth2/{id}; they mint their own scopes
+    and accept client secrets from service apps;
+  - GET /api/v1/logs, the System Log, for org access tokens with okta.logs.read;
+  - per-minute rate limits with X-Rate-Limit-* headers, and, for loopback
+    clients only, /admin/faults and /admin/rate-limits.
 
 Flags:
 `)
@@ -91,7 +101,10 @@ Flags:
 Examples:
   okta-dev-server --addr 127.0.0.1:9090 --access-token-ttl 2m
   okta-dev-server --service-client 0oaservice00000000001=service-public.pem --fault 503:3
+  okta-dev-server --authorization-server default=logs:read --service-client-secret 0oaservice00000000002=s3cret
+  okta-dev-server --rate-limit 600 --token-rate-limit 6000
   curl -X POST http://127.0.0.1:9090/admin/faults -d '{"status":429,"count":2,"resetAfter":"30s"}'
+  curl -X PUT http://127.0.0.1:9090/admin/rate-limits -d '{"tokenPerMinute":100}'
 `)
 	}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:9090", "Address to listen on.")
@@ -101,6 +114,9 @@ Examples:
 	fs.DurationVar(&o.grace, "refresh-grace-period", 30*time.Second,
 		"How long a rotated refresh token still works; negative for none. Reuse after it revokes the whole grant.")
 	fs.IntVar(&o.rateLimit, "rate-limit", 600, "Requests per minute each endpoint answers before it answers 429.")
+	fs.IntVar(&o.tokenRateLimit, "token-rate-limit", 0,
+		"Requests per minute the token endpoints answer before they answer 429 (the org authorization server's, and "+
+			"one bucket shared by every custom authorization server's, as at Okta). Default: --rate-limit.")
 	fs.StringVar(&o.clientID, "client-id", oktadev.DemoWebClientID, "Client ID of the demo web app.")
 	fs.StringVar(&o.clientSecret, "client-secret", oktadev.DemoWebClientSecret, "Client secret of the demo web app.")
 	fs.StringVar(&o.authMethod, "client-auth-method", "client_secret_basic",
@@ -116,6 +132,10 @@ Examples:
 	fs.BoolVar(&o.demoUser, "demo-user", true, "Register the demo user "+oktadev.DemoUser+".")
 	fs.Var(&o.serviceClients, "service-client",
 		"Service app CLIENT_ID=PATH (private_key_jwt); PATH holds its public keys as a JWKS, a JWK or PEM. Repeatable.")
+	fs.Var(&o.secretServiceClients, "service-client-secret",
+		"Service app CLIENT_ID=SECRET (client_secret_basic); custom authorization servers only, as at Okta. Repeatable.")
+	fs.Var(&o.authorizationServers, "authorization-server",
+		"Custom authorization server ID=SCOPE[,SCOPE...] (e.g. default=logs:read), served under /oauth2/ID. Repeatable.")
 	fs.Var(&o.faults, "fault",
 		`Fault for the next token requests: STATUS[:N|:DURATION] or hang=DURATION[:N|:DURATION], `+
 			`e.g. 503:3 (three 503s), 429 (one), 500:2m (for two minutes), hang=30s:1. Repeatable.`)
@@ -131,6 +151,9 @@ Examples:
 	}
 	if o.serviceScopes == "" {
 		o.serviceScopes = o.scopes
+	}
+	if o.tokenRateLimit == 0 {
+		o.tokenRateLimit = o.rateLimit
 	}
 	return o, nil
 }
@@ -151,12 +174,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 
 	srv, err := oktadev.New(oktadev.Config{
-		Issuer:             o.issuer,
-		AccessTokenTTL:     o.accessTTL,
-		RefreshTokenTTL:    o.refreshTTL,
-		RefreshGracePeriod: o.grace,
-		RateLimitPerMinute: o.rateLimit,
-		Logger:             slog.New(handler),
+		Issuer:                  o.issuer,
+		AccessTokenTTL:          o.accessTTL,
+		RefreshTokenTTL:         o.refreshTTL,
+		RefreshGracePeriod:      o.grace,
+		RateLimitPerMinute:      o.rateLimit,
+		TokenRateLimitPerMinute: o.tokenRateLimit,
+		Logger:                  slog.New(handler),
 	})
 	if err != nil {
 		return err
@@ -184,9 +208,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 // registered is what register set up, for the banner.
 type registered struct {
-	users          []string
-	serviceClients []string
-	faults         []string
+	users                []string
+	serviceClients       []string
+	secretServiceClients []string
+	authorizationServers []oktadev.AuthorizationServer
+	faults               []string
 }
 
 func register(srv *oktadev.Server, o options) (registered, error) {
@@ -249,6 +275,27 @@ func register(srv *oktadev.Server, o options) (registered, error) {
 		r.serviceClients = append(r.serviceClients, fmt.Sprintf("%s (kid %s)", id, strings.Join(kids, ", ")))
 	}
 
+	for _, spec := range o.secretServiceClients {
+		id, secret, ok := strings.Cut(spec, "=")
+		if !ok || id == "" || secret == "" {
+			// Never echo the value: it may be the secret itself.
+			return r, errors.New("--service-client-secret: want CLIENT_ID=SECRET")
+		}
+		if err := srv.AddServiceClient(oktadev.ServiceClient{ID: id, Secret: secret}); err != nil {
+			return r, err
+		}
+		r.secretServiceClients = append(r.secretServiceClients, id)
+	}
+
+	for _, spec := range o.authorizationServers {
+		id, scopes, _ := strings.Cut(spec, "=")
+		as := oktadev.AuthorizationServer{ID: id, Scopes: splitList(scopes)}
+		if err := srv.AddAuthorizationServer(as); err != nil {
+			return r, fmt.Errorf("--authorization-server: %w", err)
+		}
+		r.authorizationServers = append(r.authorizationServers, as)
+	}
+
 	for _, spec := range o.faults {
 		f, err := oktadev.ParseFault(spec, time.Now())
 		if err != nil {
@@ -281,7 +328,7 @@ func printBanner(w io.Writer, srv *oktadev.Server, o options, r registered) {
 	p("Token endpoint:  %s/oauth2/v1/token", issuer)
 	p("System Log API:  %s/api/v1/logs (needs an okta.logs.read access token)", issuer)
 	p("Access tokens:   %s; refresh tokens: %s, rotating, grace period %s", o.accessTTL, o.refreshTTL, o.grace)
-	p("Rate limit:      %d requests per minute per endpoint", o.rateLimit)
+	p("Rate limits:     %d requests per minute per endpoint, %d per token endpoint", o.rateLimit, o.tokenRateLimit)
 	p("")
 	p("Web app (authorization code + PKCE S256, %s):", o.authMethod)
 	p("  client_id:     %s", o.clientID)
@@ -322,11 +369,24 @@ func printBanner(w io.Writer, srv *oktadev.Server, o options, r registered) {
 		p("  (a JWKS or JWK file works too; the assertion's aud must be %s/oauth2/v1/token)", issuer)
 	}
 	p("")
+	if len(r.secretServiceClients) > 0 {
+		p("Service apps with a client secret (client_secret_basic, custom authorization servers only): %s",
+			strings.Join(r.secretServiceClients, ", "))
+		p("")
+	}
+	if len(r.authorizationServers) > 0 {
+		p("Custom authorization servers (their own scopes and the OpenID Connect ones, never okta.*):")
+		for _, as := range r.authorizationServers {
+			p("  %s  scopes: %s", srv.AuthorizationServerIssuer(as.ID), strings.Join(as.Scopes, " "))
+		}
+		p("")
+	}
 	if len(r.faults) > 0 {
 		p("Faults on the token endpoint: %s", strings.Join(r.faults, ", "))
 	}
 	p("Faults at run time (loopback only): POST/GET/DELETE %s/admin/faults", issuer)
 	p(`  e.g. curl -X POST %s/admin/faults -d '{"status":503,"count":3}'`, issuer)
+	p("Rate limits and 429s served (loopback only): GET/PUT %s/admin/rate-limits", issuer)
 	p("")
 	p("Requests are logged to stderr. Ctrl-C stops the server.")
 }

@@ -24,6 +24,8 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -131,14 +133,113 @@ func TestRegisterFromFlags(t *testing.T) {
 		{"--fault", "teapot"},
 		{"--service-client", "0oa1"},
 		{"--service-client", "0oa1=" + filepath.Join(dir, "missing")},
+		{"--service-client-secret", "0oa1"},
+		{"--authorization-server", "a/b=x"},
+		{"--authorization-server", "default=okta.logs.read"},
+		{"--token-rate-limit", "-1"},
 	} {
 		o, err := parseFlags(bad, &bytes.Buffer{})
 		if err == nil {
-			srv, _ := oktadev.New(oktadev.Config{})
-			_, err = register(srv, o)
+			var srv *oktadev.Server
+			srv, err = oktadev.New(oktadev.Config{RateLimitPerMinute: o.rateLimit, TokenRateLimitPerMinute: o.tokenRateLimit})
+			if err == nil {
+				_, err = register(srv, o)
+			}
 		}
 		if err == nil {
 			t.Errorf("%s accepted", strings.Join(bad, " "))
 		}
+	}
+}
+
+func TestRegisterCustomAuthorizationServers(t *testing.T) {
+	o, err := parseFlags([]string{
+		"--authorization-server", "default=logs:read, logs:write",
+		"--authorization-server", "aus1second0000000000",
+		"--service-client-secret", "0oasecretservice0001=s3cret=with=equals",
+		"--rate-limit", "100",
+	}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.tokenRateLimit != 100 {
+		t.Errorf("--token-rate-limit defaults to %d, want --rate-limit (100)", o.tokenRateLimit)
+	}
+	srv, err := oktadev.New(oktadev.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := register(srv, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []oktadev.AuthorizationServer{
+		{ID: "default", Scopes: []string{"logs:read", "logs:write"}},
+		{ID: "aus1second0000000000"},
+	}
+	if len(r.authorizationServers) != len(want) {
+		t.Fatalf("authorization servers %+v, want %+v", r.authorizationServers, want)
+	}
+	for i := range want {
+		if r.authorizationServers[i].ID != want[i].ID || !slices.Equal(r.authorizationServers[i].Scopes, want[i].Scopes) {
+			t.Errorf("authorization server %d = %+v, want %+v", i, r.authorizationServers[i], want[i])
+		}
+	}
+	if !slices.Equal(r.secretServiceClients, []string{"0oasecretservice0001"}) {
+		t.Errorf("secret service clients %v", r.secretServiceClients)
+	}
+
+	var banner bytes.Buffer
+	printBanner(&banner, srv, o, r)
+	for _, want := range []string{
+		srv.AuthorizationServerIssuer("default") + "  scopes: logs:read logs:write",
+		"0oasecretservice0001",
+		"100 per token endpoint",
+	} {
+		if !strings.Contains(banner.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner.String())
+		}
+	}
+	if strings.Contains(banner.String(), "s3cret") {
+		t.Error("the banner shows a service app's client secret")
+	}
+}
+
+// TestHelp keeps --help honest: it lists every flag, says what the server
+// serves, and every example in it parses.
+func TestHelp(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := parseFlags([]string{"--help"}, &out); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("--help: error %v, want flag.ErrHelp", err)
+	}
+	help := out.String()
+	for _, flagName := range []string{
+		"addr", "issuer", "access-token-ttl", "refresh-token-ttl", "refresh-grace-period", "rate-limit",
+		"token-rate-limit", "client-id", "client-secret", "client-auth-method", "redirect-uri", "scopes",
+		"service-scopes", "user", "users-file", "demo-user", "service-client", "service-client-secret",
+		"authorization-server", "fault", "log-format",
+	} {
+		if !strings.Contains(help, "  -"+flagName+" ") && !strings.Contains(help, "  -"+flagName+"\n") {
+			t.Errorf("--help does not list -%s", flagName)
+		}
+	}
+	for _, want := range []string{"/oauth2/{id}/v1/", "/admin/rate-limits", "/admin/faults", "private_key_jwt"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("--help does not mention %s", want)
+		}
+	}
+	examples := 0
+	for line := range strings.SplitSeq(help, "\n") {
+		args, ok := strings.CutPrefix(strings.TrimSpace(line), "okta-dev-server ")
+		if !ok || strings.HasPrefix(args, "[flags]") {
+			continue
+		}
+		examples++
+		if _, err := parseFlags(strings.Fields(args), &bytes.Buffer{}); err != nil {
+			t.Errorf("example %q does not parse: %v", line, err)
+		}
+	}
+	if examples < 3 {
+		t.Errorf("found %d examples in --help, want at least 3", examples)
 	}
 }

@@ -99,14 +99,21 @@ func (s *Server) handle(r *http.Request) (outcome, types.NamespacedName) {
 		return *o, none
 	}
 	owner, _ := state.Owner(secret)
-	if e := q.Get("error"); e != "" {
-		return oktaRefused(e, q.Get("error_description"), owner), owner
+	var out outcome
+	switch code := q.Get("code"); {
+	case q.Get("error") != "":
+		out = oktaRefused(q.Get("error"), q.Get("error_description"), owner)
+	case code == "":
+		out = badRequest("The redirect has neither a code nor an error. Open the sign-in link from the resource's status.authorizationURL again; the operator has published a new one.")
+	default:
+		out = s.exchange(r.Context(), owner, pending, code)
 	}
-	code := q.Get("code")
-	if code == "" {
-		return badRequest("The redirect has neither a code nor an error. Open the sign-in link from the resource's status.authorizationURL again; the operator has published a new one."), owner
+	if out.result != "success" {
+		// The claim ends without a grant: the reconciler publishes a new
+		// link for the next try.
+		s.release(r.Context(), owner)
 	}
-	return s.exchange(r.Context(), owner, pending, code), owner
+	return out, owner
 }
 
 // claim finds the pending sign-in for a state hash and removes it from the
@@ -140,8 +147,14 @@ func (s *Server) claim(ctx context.Context, hash string) (*state.PendingLogin, *
 		o := unknownState()
 		return nil, nil, &o
 	}
-	expired := !s.Clock.Now().Before(p.ExpiresAt)
+	now := s.Clock.Now()
+	expired := !now.Before(p.ExpiresAt)
 	current.Pending = nil
+	if !expired {
+		// The reconciler makes no new link while the code is exchanged;
+		// store or release ends the claim.
+		current.Claimed = now
+	}
 	updated := secret.DeepCopy()
 	state.Encode(current, updated)
 	if err := s.Client.Update(ctx, updated); err != nil {
@@ -234,9 +247,33 @@ func (s *Server) store(ctx context.Context, owner types.NamespacedName, grant *s
 		st.Grant = grant
 		st.ReauthorizeWanted = false
 		st.GrantLost = ""
+		st.Claimed = time.Time{}
 		state.Encode(st, secret)
 		return s.Client.Update(ctx, secret)
 	})
+}
+
+// release ends a claim that stored no grant. It is best effort: a claim
+// left behind expires after state.ClaimTimeout.
+func (s *Server) release(ctx context.Context, owner types.NamespacedName) {
+	key := types.NamespacedName{Namespace: s.StateNamespace, Name: state.SecretName(owner)}
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		secret := &corev1.Secret{}
+		if err := s.APIReader.Get(ctx, key, secret); err != nil {
+			return err
+		}
+		st := state.Decode(secret)
+		if st.Claimed.IsZero() {
+			return nil
+		}
+		st.Claimed = time.Time{}
+		state.Encode(st, secret)
+		return s.Client.Update(ctx, secret)
+	})
+	if client.IgnoreNotFound(err) != nil {
+		s.Log.Error(err, "releasing a sign-in that stored no token; a new link follows when the claim expires",
+			"oktascopedtoken", owner.String())
+	}
 }
 
 func safeErr(err error) string {

@@ -47,6 +47,8 @@ type Credentials struct {
 	App *okta.ClientSecret
 	// Key is a service app's signing key (ClientCredentials), else nil.
 	Key *okta.PrivateKey
+	// Version is the resourceVersion of the Secret they were read from.
+	Version string
 }
 
 // Load reads the referenced Secret key. reader should be uncached: the
@@ -58,7 +60,7 @@ func Load(ctx context.Context, reader client.Reader, obj *v1.OktaScopedToken) (C
 		if ref == nil {
 			return Credentials{}, &Error{Reason: v1.ReasonInvalidSpec, Message: "privateKeyRef is required for grantType ClientCredentials"}
 		}
-		data, err := read(ctx, reader, obj.Namespace, ref.SecretKeyReference)
+		data, version, err := read(ctx, reader, obj.Namespace, ref.SecretKeyReference)
 		if err != nil {
 			return Credentials{}, err
 		}
@@ -67,34 +69,34 @@ func Load(ctx context.Context, reader client.Reader, obj *v1.OktaScopedToken) (C
 			return Credentials{}, &Error{Reason: v1.ReasonInvalidPrivateKey, Message: fmt.Sprintf(
 				"the private key in Secret %s/%s key %q cannot be used: %v", obj.Namespace, ref.Name, ref.Key, err)}
 		}
-		return Credentials{Key: key}, nil
+		return Credentials{Key: key, Version: version}, nil
 	default:
 		ref := obj.Spec.ClientSecretRef
 		if ref == nil {
 			return Credentials{}, &Error{Reason: v1.ReasonInvalidSpec, Message: "clientSecretRef is required for grantType AuthorizationCode"}
 		}
-		data, err := read(ctx, reader, obj.Namespace, *ref)
+		data, version, err := read(ctx, reader, obj.Namespace, *ref)
 		if err != nil {
 			return Credentials{}, err
 		}
-		return Credentials{App: &okta.ClientSecret{ID: obj.Spec.ClientID, Secret: string(data)}}, nil
+		return Credentials{App: &okta.ClientSecret{ID: obj.Spec.ClientID, Secret: string(data)}, Version: version}, nil
 	}
 }
 
-func read(ctx context.Context, reader client.Reader, namespace string, ref v1.SecretKeyReference) ([]byte, error) {
+func read(ctx context.Context, reader client.Reader, namespace string, ref v1.SecretKeyReference) ([]byte, string, error) {
 	var s corev1.Secret
 	if err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, &s); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, &Error{Reason: v1.ReasonSecretNotFound, Message: fmt.Sprintf(
+			return nil, "", &Error{Reason: v1.ReasonSecretNotFound, Message: fmt.Sprintf(
 				"Secret %s/%s not found; create it, for example: kubectl -n %s create secret generic %s --from-literal=%s=...",
 				namespace, ref.Name, namespace, ref.Name, ref.Key)}
 		}
-		return nil, fmt.Errorf("reading Secret %s/%s: %w", namespace, ref.Name, err)
+		return nil, "", fmt.Errorf("reading Secret %s/%s: %w", namespace, ref.Name, err)
 	}
 	data := s.Data[ref.Key]
 	if len(data) == 0 {
-		return nil, &Error{Reason: v1.ReasonSecretNotFound, Message: fmt.Sprintf(
+		return nil, "", &Error{Reason: v1.ReasonSecretNotFound, Message: fmt.Sprintf(
 			"Secret %s/%s has no key %q (or it is empty); add it or fix the key in the spec", namespace, ref.Name, ref.Key)}
 	}
-	return data, nil
+	return data, s.ResourceVersion, nil
 }

@@ -17,15 +17,12 @@ limitations under the License.
 package oktadev
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-	josejwt "github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/oauth2"
 )
 
@@ -85,30 +82,7 @@ func TestAuthorizationCodeFlowWithoutOfflineAccessOrOpenID(t *testing.T) {
 
 func verifyIDToken(t *testing.T, env *testEnv, raw string) map[string]any {
 	t.Helper()
-	if raw == "" {
-		t.Fatal("no id_token in the token response")
-	}
-	resp, body := env.getWithToken(env.url(pathKeys), "")
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET keys: %d", resp.StatusCode)
-	}
-	var keys jose.JSONWebKeySet
-	if err := json.Unmarshal(body, &keys); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := josejwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil {
-		t.Fatalf("parsing the ID token: %v", err)
-	}
-	matching := keys.Key(tok.Headers[0].KeyID)
-	if len(matching) != 1 {
-		t.Fatalf("ID token kid %q is not in /oauth2/v1/keys", tok.Headers[0].KeyID)
-	}
-	claims := map[string]any{}
-	if err := tok.Claims(matching[0].Key, &claims); err != nil {
-		t.Fatalf("ID token signature: %v", err)
-	}
-	return claims
+	return verifyIDTokenWith(t, env.jwks(env.url(pathKeys)), raw)
 }
 
 func TestAuthorizeRefusals(t *testing.T) {
@@ -150,8 +124,12 @@ func TestAuthorizeRefusals(t *testing.T) {
 			query: with(func(q url.Values) { q.Set("code_challenge", verifier); q.Set("code_challenge_method", "plain") }),
 			error: "invalid_request", desc: "PKCE code challenge method is not supported. Use 'S256'.", wantState: "state-1234",
 		},
-		"unknown scope": {
+		"custom scope at the org authorization server": {
 			query: with(func(q url.Values) { q.Set("scope", "openid okta.logs.read custom.scope") }),
+			error: "invalid_scope", desc: "Custom scopes are not allowed for this request.", wantState: "state-1234",
+		},
+		"unknown okta scope": {
+			query: with(func(q url.Values) { q.Set("scope", "openid okta.logs.read okta.nothing.read") }),
 			error: "invalid_scope", desc: descUnknownScope, wantState: "state-1234",
 		},
 		"okta scope not granted to the app": {

@@ -37,7 +37,8 @@ import (
 //     judged by the injected clock (fosite only judges exp against the wall
 //     clock, and has no upper bound);
 //   - aud must be the endpoint invoked (Okta accepts an assertion for
-//     /oauth2/v1/token only at /oauth2/v1/token).
+//     /oauth2/v1/token only at /oauth2/v1/token, and one for a custom
+//     authorization server's token endpoint only there).
 
 const (
 	clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -59,17 +60,17 @@ type (
 
 const descBadClientCredentials = "Client authentication failed. Either the client or the client credentials are invalid."
 
-// authenticateClient is fosite's ClientAuthenticationStrategy for this
-// server.
-func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
-	ctx = context.WithValue(ctx, invokedEndpointKey{}, s.Issuer()+r.URL.Path)
+// authenticateClient is fosite's ClientAuthenticationStrategy for an
+// authorization server.
+func (as *authServer) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+	ctx = context.WithValue(ctx, invokedEndpointKey{}, as.srv.Issuer()+r.URL.Path)
 	if form.Get("client_assertion_type") != "" || form.Get("client_assertion") != "" {
-		return s.authenticateAssertion(ctx, r, form)
+		return as.authenticateAssertion(ctx, r, form)
 	}
-	return s.authenticateSecret(ctx, r, form)
+	return as.authenticateSecret(ctx, r, form)
 }
 
-func (s *Server) authenticateSecret(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+func (as *authServer) authenticateSecret(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
 	id, _, basic := r.BasicAuth()
 	if basic {
 		if unescaped, err := url.QueryUnescape(id); err == nil {
@@ -82,11 +83,11 @@ func (s *Server) authenticateSecret(ctx context.Context, r *http.Request, form u
 		return nil, newOAuthError("invalid_client", descBadClientCredentials, http.StatusUnauthorized)
 	}
 	setLogClientID(ctx, id)
-	c, ok := s.store.client(id)
+	c, ok := as.srv.clients.get(id)
 	if !ok {
 		return nil, newOAuthError("invalid_client", "Invalid value for 'client_id' parameter.", http.StatusUnauthorized)
 	}
-	if c.kind == serviceClientKind {
+	if c.authMethod == authPrivateKeyJWT {
 		return nil, newOAuthError("invalid_client", "Client authentication failed. The client is configured for the 'private_key_jwt' authentication method; a client_assertion is required.", http.StatusUnauthorized)
 	}
 	used := authClientSecretPost
@@ -96,14 +97,14 @@ func (s *Server) authenticateSecret(ctx context.Context, r *http.Request, form u
 	if used != c.authMethod {
 		return nil, newOAuthError("invalid_client", "Client authentication failed. The client is not configured for the '"+used+"' authentication method.", http.StatusUnauthorized)
 	}
-	client, err := s.oauth.DefaultClientAuthenticationStrategy(ctx, r, form)
+	client, err := as.oauth.DefaultClientAuthenticationStrategy(ctx, r, form)
 	if err != nil {
 		return nil, newOAuthError("invalid_client", "The client secret supplied for a confidential client is invalid.", http.StatusUnauthorized)
 	}
 	return client, nil
 }
 
-func (s *Server) authenticateAssertion(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+func (as *authServer) authenticateAssertion(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
 	if form.Get("client_assertion_type") != clientAssertionType {
 		return nil, newOAuthError("invalid_request", "The 'client_assertion_type' parameter must be '"+clientAssertionType+"'.", http.StatusBadRequest)
 	}
@@ -127,11 +128,11 @@ func (s *Server) authenticateAssertion(ctx context.Context, r *http.Request, for
 		id = claims.Subject
 	}
 	setLogClientID(ctx, id)
-	c, ok := s.store.client(id)
+	c, ok := as.srv.clients.get(id)
 	if !ok {
 		return nil, newOAuthError("invalid_client", "Invalid value for 'client_id' parameter.", http.StatusUnauthorized)
 	}
-	if c.kind != serviceClientKind {
+	if c.authMethod != authPrivateKeyJWT {
 		return nil, newOAuthError("invalid_client", "Client authentication failed. The client is not configured for the 'private_key_jwt' authentication method.", http.StatusUnauthorized)
 	}
 	if claims.Issuer != id || claims.Subject != id {
@@ -140,7 +141,7 @@ func (s *Server) authenticateAssertion(ctx context.Context, r *http.Request, for
 	if claims.Expiry == nil {
 		return nil, newOAuthError("invalid_client", "The client_assertion token must have an 'exp' claim.", http.StatusUnauthorized)
 	}
-	now, exp := s.clock.Now(), claims.Expiry.Time()
+	now, exp := as.srv.clock.Now(), claims.Expiry.Time()
 	if !now.Before(exp) {
 		return nil, newOAuthError("invalid_client", "The client_assertion token is expired.", http.StatusUnauthorized)
 	}
@@ -151,7 +152,7 @@ func (s *Server) authenticateAssertion(ctx context.Context, r *http.Request, for
 		return nil, newOAuthError("invalid_client", "The audience claim for client_assertion must be the endpoint invoked for the request.", http.StatusUnauthorized)
 	}
 	ctx = context.WithValue(ctx, assertionAlgKey{}, tok.Headers[0].Algorithm)
-	client, err := s.oauth.DefaultClientAuthenticationStrategy(ctx, r, form)
+	client, err := as.oauth.DefaultClientAuthenticationStrategy(ctx, r, form)
 	switch {
 	case errors.Is(err, fosite.ErrJTIKnown):
 		return nil, newOAuthError("invalid_client", "The client_assertion token has already been used.", http.StatusUnauthorized)

@@ -20,6 +20,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -72,16 +73,31 @@ const (
 const keyUseSignature = "sig"
 
 // ServiceClient is an Okta "API Services" app integration: it uses the
-// client-credentials grant and authenticates with private_key_jwt, signed by
-// one of the public keys in JWKS.
+// client-credentials grant. It authenticates with private_key_jwt, signed by
+// one of the public keys in JWKS, or, at a custom authorization server only,
+// with a client secret (Okta's org authorization server requires
+// private_key_jwt for the client-credentials grant).
 type ServiceClient struct {
-	ID            string
-	JWKS          jose.JSONWebKeySet
+	ID string
+	// JWKS holds the public keys of a private_key_jwt app.
+	JWKS jose.JSONWebKeySet
+	// Secret is the client secret of a client_secret_basic or
+	// client_secret_post app.
+	Secret string
+	// TokenEndpointAuthMethod is "private_key_jwt", "client_secret_basic" or
+	// "client_secret_post". Empty means client_secret_basic for an app with
+	// a Secret and no keys, else private_key_jwt.
+	TokenEndpointAuthMethod string
+	// GrantedScopes are the okta.* scopes granted to the app, for the org
+	// authorization server. A custom authorization server grants its own
+	// scopes to any app.
 	GrantedScopes []string
 }
 
 // User is a person who can sign in on the login page. Username is also the
-// ID token's sub, preferred_username and email.
+// ID token's sub, preferred_username and email. As at Okta, the username is
+// matched without regard to case at sign-in, and the claims carry it as
+// registered.
 type User struct {
 	Username, Password, Name string
 }
@@ -106,6 +122,9 @@ type registeredClient struct {
 	// assertionAlg is the alg of the client assertion being verified, set per
 	// request (see store.GetClient and clientauth.go).
 	assertionAlg string
+	// requestable is what the client may request at the authorization server
+	// handling the request, set per request by store.GetClient.
+	requestable []string
 }
 
 var (
@@ -135,15 +154,9 @@ func (c *registeredClient) GetGrantTypes() fosite.Arguments {
 	return fosite.Arguments{grantClientCredentials}
 }
 
-// GetScopes is what fosite lets the client request: the OpenID Connect
-// scopes for a web app, plus the okta.* scopes granted to it.
-func (c *registeredClient) GetScopes() fosite.Arguments {
-	scopes := slices.Clone(c.grantedScopes)
-	if c.kind == webClientKind {
-		scopes = append(scopes, oidcScopes...)
-	}
-	return scopes
-}
+// GetScopes is what fosite lets the client request at the authorization
+// server at hand (see authServer.requestableScopes).
+func (c *registeredClient) GetScopes() fosite.Arguments { return c.requestable }
 
 func (c *registeredClient) GetResponseModes() []fosite.ResponseModeType {
 	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery, fosite.ResponseModeFragment, fosite.ResponseModeFormPost}
@@ -197,12 +210,11 @@ func (s *Server) AddWebClient(c WebClient) error {
 	default:
 		return fmt.Errorf("web client %s: token endpoint auth method %q is not supported (use client_secret_basic or client_secret_post)", c.ID, method)
 	}
-	ctx := context.Background()
-	hashed, err := s.fositeConfig.GetSecretsHasher(ctx).Hash(ctx, []byte(c.Secret))
+	hashed, err := clientSecrets.Hash(context.Background(), []byte(c.Secret))
 	if err != nil {
 		return fmt.Errorf("hashing the secret of web client %s: %w", c.ID, err)
 	}
-	s.store.putClient(&registeredClient{
+	s.clients.put(&registeredClient{
 		id:            c.ID,
 		kind:          webClientKind,
 		hashedSecret:  hashed,
@@ -227,37 +239,64 @@ func (s *Server) AddServiceClient(c ServiceClient) error {
 			return fmt.Errorf("service client %s: %s cannot be granted to a service app", c.ID, sc)
 		}
 	}
-	keys, err := publicKeySet(c.JWKS)
-	if err != nil {
-		return fmt.Errorf("service client %s: %w", c.ID, err)
-	}
-	s.store.putClient(&registeredClient{
+	client := &registeredClient{
 		id:            c.ID,
 		kind:          serviceClientKind,
 		grantedScopes: slices.Clone(c.GrantedScopes),
-		authMethod:    authPrivateKeyJWT,
-		jwks:          keys,
-	})
+		authMethod:    c.TokenEndpointAuthMethod,
+	}
+	if client.authMethod == "" {
+		client.authMethod = authPrivateKeyJWT
+		if len(c.JWKS.Keys) == 0 && c.Secret != "" {
+			client.authMethod = authClientSecretBasic
+		}
+	}
+	switch client.authMethod {
+	case authPrivateKeyJWT:
+		if c.Secret != "" {
+			return fmt.Errorf("service client %s: a private_key_jwt app has no client secret", c.ID)
+		}
+		keys, err := publicKeySet(c.JWKS)
+		if err != nil {
+			return fmt.Errorf("service client %s: %w", c.ID, err)
+		}
+		client.jwks = keys
+	case authClientSecretBasic, authClientSecretPost:
+		if c.Secret == "" {
+			return fmt.Errorf("service client %s: %s needs a client secret", c.ID, client.authMethod)
+		}
+		if len(c.JWKS.Keys) > 0 {
+			return fmt.Errorf("service client %s: a %s app has no public keys", c.ID, client.authMethod)
+		}
+		hashed, err := clientSecrets.Hash(context.Background(), []byte(c.Secret))
+		if err != nil {
+			return fmt.Errorf("hashing the secret of service client %s: %w", c.ID, err)
+		}
+		client.hashedSecret = hashed
+	default:
+		return fmt.Errorf("service client %s: token endpoint auth method %q is not supported (use private_key_jwt, client_secret_basic or client_secret_post)", c.ID, client.authMethod)
+	}
+	s.clients.put(client)
 	return nil
 }
 
-// SetServiceClientKeys replaces the public keys of a service client, as when
-// its keys are rotated in the Admin Console.
+// SetServiceClientKeys replaces the public keys of a private_key_jwt service
+// client, as when its keys are rotated in the Admin Console.
 func (s *Server) SetServiceClientKeys(id string, jwks jose.JSONWebKeySet) error {
 	keys, err := publicKeySet(jwks)
 	if err != nil {
 		return fmt.Errorf("service client %s: %w", id, err)
 	}
-	s.store.mu.Lock()
-	defer s.store.mu.Unlock()
-	c, ok := s.store.clients[id]
-	if !ok || c.kind != serviceClientKind {
-		return fmt.Errorf("no service client %q", id)
+	s.clients.mu.Lock()
+	defer s.clients.mu.Unlock()
+	c, ok := s.clients.clients[id]
+	if !ok || c.kind != serviceClientKind || c.authMethod != authPrivateKeyJWT {
+		return fmt.Errorf("no private_key_jwt service client %q", id)
 	}
 	// Replace rather than mutate: a request may hold a copy of the old client.
 	cp := *c
 	cp.jwks = keys
-	s.store.clients[id] = &cp
+	s.clients.clients[id] = &cp
 	return nil
 }
 
@@ -271,7 +310,40 @@ func (s *Server) AddUser(u User) error {
 	}
 	s.usersMu.Lock()
 	defer s.usersMu.Unlock()
-	s.users[u.Username] = u
+	s.users[strings.ToLower(u.Username)] = u
+	return nil
+}
+
+// clientSecrets hashes and compares client secrets for fosite. It is salted
+// SHA-256, not bcrypt: a slow hash protects a stolen password database, and
+// this server has none (the secrets live in the process, which holds them
+// anyway), while bcrypt would cost every token request a millisecond of CPU
+// that a benchmark of the operator would then measure instead of the
+// operator.
+var clientSecrets fosite.Hasher = saltedSHA256{}
+
+type saltedSHA256 struct{}
+
+const secretSaltLen = 16
+
+func (saltedSHA256) Hash(_ context.Context, secret []byte) ([]byte, error) {
+	salt := make([]byte, secretSaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, fmt.Errorf("generating a salt: %w", err)
+	}
+	sum := sha256.Sum256(append(slices.Clone(salt), secret...))
+	return append(salt, sum[:]...), nil
+}
+
+func (saltedSHA256) Compare(_ context.Context, hash, secret []byte) error {
+	if len(hash) != secretSaltLen+sha256.Size {
+		return errors.New("malformed secret hash")
+	}
+	salt := hash[:secretSaltLen]
+	sum := sha256.Sum256(append(slices.Clone(salt), secret...))
+	if subtle.ConstantTimeCompare(sum[:], hash[secretSaltLen:]) != 1 {
+		return errors.New("client secret mismatch")
+	}
 	return nil
 }
 
@@ -280,7 +352,7 @@ func (s *Server) AddUser(u User) error {
 // was right.
 func (s *Server) authenticateUser(username, password string) (User, bool) {
 	s.usersMu.RLock()
-	u, ok := s.users[username]
+	u, ok := s.users[strings.ToLower(username)]
 	s.usersMu.RUnlock()
 	want := sha256.Sum256([]byte(u.Password))
 	got := sha256.Sum256([]byte(password))

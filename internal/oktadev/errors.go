@@ -116,14 +116,14 @@ func tokenEndpointError(grantType string, client fosite.Client, err error) *oaut
 // authorizeEndpointError words a refused authorization request like Okta.
 // The caller has already checked client_id and redirect_uri, so the error
 // goes back to the client's redirect URI.
-func authorizeEndpointError(client *registeredClient, requestedScopes []string, err error) *oauthError {
+func (as *authServer) authorizeEndpointError(client *registeredClient, requestedScopes []string, err error) *oauthError {
 	if oe, ok := errors.AsType[*oauthError](err); ok {
 		return oe
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	switch rfc.ErrorField {
 	case "invalid_scope":
-		return authorizeScopeError(client, requestedScopes)
+		return as.authorizeScopeError(client, requestedScopes)
 	case "invalid_state":
 		return newOAuthError("invalid_request", "The authorization request is missing the 'state' parameter.", http.StatusBadRequest)
 	case "unsupported_response_type":

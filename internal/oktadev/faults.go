@@ -30,8 +30,9 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// Fault makes /oauth2/v1/token misbehave, so that tests can see how a client
-// copes with an authorization server that is down, rate limited or slow.
+// Fault makes the token endpoints (/oauth2/v1/token and every custom
+// authorization server's) misbehave, so that tests can see how a client copes
+// with an authorization server that is down, rate limited or slow.
 type Fault struct {
 	// Status is the HTTP status to answer with: 429 answers like Okta's rate
 	// limit (with X-Rate-Limit-Reset set to Reset), 5xx answers with an OAuth
@@ -135,7 +136,7 @@ func (fi *faultInjector) dropFinished() {
 	fi.faults = kept
 }
 
-// InjectFault queues a fault for /oauth2/v1/token. Faults apply one after
+// InjectFault queues a fault for the token endpoints. Faults apply one after
 // another, in the order given. An invalid fault (see Fault) is ignored and
 // logged.
 func (s *Server) InjectFault(f Fault) {
@@ -149,8 +150,9 @@ func (s *Server) InjectFault(f Fault) {
 // ClearFaults removes every pending fault.
 func (s *Server) ClearFaults() { s.faults.clear() }
 
-// injectFaults applies the next pending fault, if any, to a token request.
-func (s *Server) injectFaults(next http.Handler) http.Handler {
+// injectFaults applies the next pending fault, if any, to a token request
+// counted in the rate-limit bucket named bucket.
+func (s *Server) injectFaults(bucket string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, ok := s.faults.next()
 		if !ok {
@@ -178,7 +180,8 @@ func (s *Server) injectFaults(next http.Handler) http.Handler {
 			if reset.IsZero() {
 				reset = s.clock.Now().Truncate(time.Minute).Add(time.Minute)
 			}
-			writeRateLimited(w, s.limiter.limit, reset)
+			s.limiter.countRefusal(bucket)
+			writeRateLimited(w, s.limiter.get().TokenPerMinute, reset)
 		case http.StatusServiceUnavailable:
 			writeOAuthError(w, newOAuthError("temporarily_unavailable", "The authorization server is temporarily unavailable. Try again later.", f.Status))
 		default:

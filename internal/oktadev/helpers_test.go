@@ -319,7 +319,7 @@ func (e *testEnv) ecAssertion() assertion {
 	}
 }
 
-func (a assertion) sign(t *testing.T) string {
+func (a assertion) sign(t testing.TB) string {
 	t.Helper()
 	opts := (&jose.SignerOptions{}).WithType("JWT")
 	if a.kid != "" {
@@ -343,9 +343,14 @@ func (a assertion) sign(t *testing.T) string {
 // clientCredentials requests a token for the assertion's app with the
 // client-credentials grant, as golang.org/x/oauth2 does.
 func (e *testEnv) clientCredentials(signed, clientID string, scopes ...string) (*oauth2.Token, error) {
+	return e.clientCredentialsAt(e.url(pathToken), signed, clientID, scopes...)
+}
+
+// clientCredentialsAt is clientCredentials at another token endpoint.
+func (e *testEnv) clientCredentialsAt(tokenURL, signed, clientID string, scopes ...string) (*oauth2.Token, error) {
 	conf := clientcredentials.Config{
 		ClientID: clientID,
-		TokenURL: e.url(pathToken),
+		TokenURL: tokenURL,
 		Scopes:   scopes,
 		EndpointParams: url.Values{
 			"client_assertion_type": {clientAssertionType},
@@ -356,10 +361,48 @@ func (e *testEnv) clientCredentials(signed, clientID string, scopes ...string) (
 	return conf.Token(e.ctx())
 }
 
+// secretClientCredentials requests a token with the client-credentials grant
+// for an app that authenticates with a client secret, in the header (basic)
+// or in the body (post).
+func (e *testEnv) secretClientCredentials(tokenURL, clientID, secret string, style oauth2.AuthStyle, scopes ...string) (*oauth2.Token, error) {
+	conf := clientcredentials.Config{
+		ClientID: clientID, ClientSecret: secret, TokenURL: tokenURL, Scopes: scopes, AuthStyle: style,
+	}
+	return conf.Token(e.ctx())
+}
+
+// addAuthorizationServer registers a custom authorization server on the
+// running server and returns its issuer.
+func (e *testEnv) addAuthorizationServer(id string, scopes ...string) string {
+	e.t.Helper()
+	must(e.t, e.srv.AddAuthorizationServer(AuthorizationServer{ID: id, Scopes: scopes}))
+	return e.srv.AuthorizationServerIssuer(id)
+}
+
+// jwks fetches a key set from a keys endpoint.
+func (e *testEnv) jwks(keysURL string) jose.JSONWebKeySet {
+	e.t.Helper()
+	resp, body := e.getWithToken(keysURL, "")
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("GET %s: %d", keysURL, resp.StatusCode)
+	}
+	var keys jose.JSONWebKeySet
+	if err := json.Unmarshal(body, &keys); err != nil {
+		e.t.Fatal(err)
+	}
+	return keys
+}
+
 // postForm sends a form to the server and decodes a JSON answer.
 func (e *testEnv) postForm(path string, form url.Values, basicUser, basicPassword string) (int, map[string]any, http.Header) {
 	e.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.url(path), strings.NewReader(form.Encode()))
+	return e.postFormTo(e.url(path), form, basicUser, basicPassword)
+}
+
+// postFormTo is postForm to a full URL.
+func (e *testEnv) postFormTo(rawURL string, form url.Values, basicUser, basicPassword string) (int, map[string]any, http.Header) {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, rawURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
@@ -43,14 +44,15 @@ const (
 	msgSignInFailed = "Unable to sign in"
 )
 
-// handleAuthorize is /oauth2/v1/authorize: fosite validates the
-// authorization request and issues the code; this handler adds the sign-in
-// page and Okta's checks that come before it.
+// handleAuthorize is /oauth2/v1/authorize (or a custom authorization
+// server's): fosite validates the authorization request and issues the code;
+// this handler adds the sign-in page and Okta's checks that come before it.
 //
 // The page posts back to the same URL, so the authorization request travels
 // in the query string both times and is validated both times; nothing about
 // it is kept on the server between the two.
-func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+func (as *authServer) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	s := as.srv
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
 		s.renderError(w, http.StatusMethodNotAllowed, "405 Method Not Allowed", "The authorization endpoint accepts GET and POST.")
@@ -63,7 +65,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	// A request that cannot be trusted to name its own redirect URI gets an
 	// error page: redirecting an error to an unregistered URI would make this
 	// server an open redirector.
-	client, ok := s.store.client(query.Get("client_id"))
+	client, ok := s.clients.get(query.Get("client_id"))
 	if !ok || client.kind != webClientKind {
 		setLogError(ctx, "invalid_client")
 		s.renderError(w, http.StatusBadRequest, "400 Bad Request", "Your request resulted in an error. Invalid value for 'client_id' parameter.")
@@ -75,24 +77,24 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ar, err := s.oauth.NewAuthorizeRequest(ctx, authorizationRequestOnly(r))
+	ar, err := as.oauth.NewAuthorizeRequest(ctx, authorizationRequestOnly(r))
 	if err != nil {
-		s.redirectError(w, r, ar, authorizeEndpointError(client, fosite.RemoveEmpty(strings.Split(query.Get("scope"), " ")), err))
+		as.redirectError(w, r, ar, as.authorizeEndpointError(client, fosite.RemoveEmpty(strings.Split(query.Get("scope"), " ")), err))
 		return
 	}
 	if oe := pkcePolicy(client, ar); oe != nil {
-		s.redirectError(w, r, ar, oe)
+		as.redirectError(w, r, ar, oe)
 		return
 	}
 	// This server keeps no sign-in session, so nobody is ever signed in
 	// already.
 	if slices.Contains(strings.Fields(ar.GetRequestForm().Get("prompt")), "none") {
-		s.redirectError(w, r, ar, newOAuthError("login_required", "The client specified not to prompt, but the user is not logged in.", http.StatusBadRequest))
+		as.redirectError(w, r, ar, newOAuthError("login_required", "The client specified not to prompt, but the user is not logged in.", http.StatusBadRequest))
 		return
 	}
 
 	if r.Method == http.MethodGet {
-		s.renderLogin(w, r, ar, "", "", http.StatusOK)
+		as.renderLogin(w, r, ar, "", "", http.StatusOK)
 		return
 	}
 	if err := r.ParseForm(); err != nil || !s.validCSRF(r) {
@@ -101,28 +103,28 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostForm.Get("action") == "cancel" {
-		s.redirectError(w, r, ar, newOAuthError("access_denied", "The resource owner or authorization server denied the request.", http.StatusForbidden))
+		as.redirectError(w, r, ar, newOAuthError("access_denied", "The resource owner or authorization server denied the request.", http.StatusForbidden))
 		return
 	}
 	username := strings.TrimSpace(r.PostForm.Get("username"))
 	user, ok := s.authenticateUser(username, r.PostForm.Get("password"))
 	if !ok {
 		setLogError(ctx, "sign_in_failed")
-		s.renderLogin(w, r, ar, username, msgSignInFailed, http.StatusUnauthorized)
+		as.renderLogin(w, r, ar, username, msgSignInFailed, http.StatusUnauthorized)
 		return
 	}
 
-	// The org authorization server has no consent screen for these apps:
-	// what the app asked for and passed the checks above is granted.
+	// No consent screen here: what the app asked for and passed the checks
+	// above is granted.
 	for _, scope := range ar.GetRequestedScopes() {
 		ar.GrantScope(scope)
 	}
-	resp, err := s.oauth.NewAuthorizeResponse(ctx, ar, userSession(user))
+	resp, err := as.oauth.NewAuthorizeResponse(ctx, ar, userSession(user, s.clock.Now()))
 	if err != nil {
-		s.redirectError(w, r, ar, authorizeEndpointError(client, ar.GetRequestedScopes(), err))
+		as.redirectError(w, r, ar, as.authorizeEndpointError(client, ar.GetRequestedScopes(), err))
 		return
 	}
-	s.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
+	as.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
 }
 
 // authorizationRequestOnly is the request as fosite should see it: the
@@ -165,11 +167,16 @@ const (
 
 // userSession is what fosite stores with the code and puts in the ID token.
 // Okta's sub is a user id; here it is the username, so that every claim a
-// test or an operator status shows names the person.
-func userSession(u User) *openid.DefaultSession {
+// test or an operator status shows names the person. signedInAt becomes
+// auth_time; it is also the request time, which is what fosite checks a
+// prompt=login request against.
+func userSession(u User, signedInAt time.Time) *openid.DefaultSession {
+	signedInAt = signedInAt.UTC().Truncate(time.Second)
 	return &openid.DefaultSession{
 		Claims: &jwt.IDTokenClaims{
-			Subject: u.Username,
+			Subject:     u.Username,
+			AuthTime:    signedInAt,
+			RequestedAt: signedInAt,
 			Extra: map[string]any{
 				claimPreferredUsername: u.Username,
 				claimEmail:             u.Username,
@@ -184,9 +191,9 @@ func userSession(u User) *openid.DefaultSession {
 
 // redirectError sends an authorization error to the client's redirect URI
 // with error, error_description and state, as fosite writes it.
-func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, oe *oauthError) {
+func (as *authServer) redirectError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, oe *oauthError) {
 	setLogError(r.Context(), oe.Code)
-	s.oauth.WriteAuthorizeError(r.Context(), w, ar, oe.rfc6749())
+	as.oauth.WriteAuthorizeError(r.Context(), w, ar, oe.rfc6749())
 }
 
 type loginPage struct {
@@ -196,17 +203,17 @@ type loginPage struct {
 	CSRFToken               string
 }
 
-func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, username, message string, status int) {
+func (as *authServer) renderLogin(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, username, message string, status int) {
 	page := loginPage{
 		Title:     "Sign In",
-		Issuer:    s.Issuer(),
+		Issuer:    as.issuer(),
 		ClientID:  ar.GetClient().GetID(),
 		Scopes:    ar.GetRequestedScopes(),
 		Username:  username,
 		Error:     message,
-		CSRFToken: s.csrfToken(w, r),
+		CSRFToken: as.srv.csrfToken(w, r, as.path(endpointAuthorize)),
 	}
-	s.render(w, status, "login", page)
+	as.srv.render(w, status, "login", page)
 }
 
 type errorPage struct {
@@ -235,8 +242,9 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 
 // The sign-in form carries a token derived from a random value in a cookie
 // (a signed double-submit cookie). Another site can make a browser post the
-// form, but cannot read the cookie to compute the token.
-func (s *Server) csrfToken(w http.ResponseWriter, r *http.Request) string {
+// form, but cannot read the cookie to compute the token. The cookie is scoped
+// to the authorization endpoint the form posts back to (cookiePath).
+func (s *Server) csrfToken(w http.ResponseWriter, r *http.Request, cookiePath string) string {
 	nonce := ""
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
 		nonce = c.Value
@@ -245,7 +253,7 @@ func (s *Server) csrfToken(w http.ResponseWriter, r *http.Request) string {
 		http.SetCookie(w, &http.Cookie{
 			Name:     csrfCookie,
 			Value:    nonce,
-			Path:     pathAuthorize,
+			Path:     cookiePath,
 			HttpOnly: true,
 			Secure:   strings.HasPrefix(s.Issuer(), "https://"),
 			SameSite: http.SameSiteLaxMode,

@@ -24,8 +24,8 @@ import (
 )
 
 // metadata is the discovery document (RFC 8414 and OpenID Connect Discovery)
-// with the fields Okta's org authorization server publishes, limited to what
-// this server really supports.
+// with the fields Okta's authorization servers publish, limited to what this
+// server really supports.
 type metadata struct {
 	Issuer                                     string   `json:"issuer"`
 	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
@@ -52,28 +52,28 @@ type metadata struct {
 var clientAuthMethods = []string{authClientSecretBasic, authClientSecretPost, authPrivateKeyJWT}
 
 // handleMetadata serves both /.well-known/openid-configuration and
-// /.well-known/oauth-authorization-server; Okta serves the same document at
-// both.
-func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
-	issuer := s.Issuer()
+// /.well-known/oauth-authorization-server (under /oauth2/{id} for a custom
+// authorization server); Okta serves the same document at both.
+func (as *authServer) handleMetadata(w http.ResponseWriter, _ *http.Request) {
+	issuer := as.issuer()
 	algs := make([]string, 0, len(supportedAssertionAlgs))
 	for _, a := range supportedAssertionAlgs {
 		algs = append(algs, string(a))
 	}
 	doc := metadata{
 		Issuer:                                     issuer,
-		AuthorizationEndpoint:                      issuer + pathAuthorize,
-		TokenEndpoint:                              issuer + pathToken,
-		UserinfoEndpoint:                           issuer + pathUserinfo,
-		JWKSURI:                                    issuer + pathKeys,
-		RevocationEndpoint:                         issuer + pathRevoke,
-		IntrospectionEndpoint:                      issuer + pathIntrospect,
+		AuthorizationEndpoint:                      as.url(endpointAuthorize),
+		TokenEndpoint:                              as.url(endpointToken),
+		UserinfoEndpoint:                           as.url(endpointUserinfo),
+		JWKSURI:                                    as.url(endpointKeys),
+		RevocationEndpoint:                         as.url(endpointRevoke),
+		IntrospectionEndpoint:                      as.url(endpointIntrospect),
 		ResponseTypesSupported:                     []string{"code"},
 		ResponseModesSupported:                     []string{"query", "fragment", "form_post"},
 		GrantTypesSupported:                        grantTypes,
 		SubjectTypesSupported:                      []string{"public"},
 		IDTokenSigningAlgValuesSupported:           []string{"RS256"},
-		ScopesSupported:                            supportedScopes(),
+		ScopesSupported:                            as.supportedScopes(),
 		TokenEndpointAuthMethodsSupported:          clientAuthMethods,
 		TokenEndpointAuthSigningAlgValuesSupported: algs,
 		RevocationEndpointAuthMethodsSupported:     clientAuthMethods,
@@ -87,14 +87,15 @@ func (s *Server) handleMetadata(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(doc)
 }
 
-// handleKeys serves the public key that signs ID tokens.
-func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
+// handleKeys serves the public key that signs the authorization server's ID
+// tokens.
+func (as *authServer) handleKeys(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		writeAPIError(w, http.StatusMethodNotAllowed, "E0000022", "The endpoint does not support the provided HTTP method")
 		return
 	}
-	set := josev3.JSONWebKeySet{Keys: []josev3.JSONWebKey{s.signingKey.Public()}}
+	set := josev3.JSONWebKeySet{Keys: []josev3.JSONWebKey{as.signingKey.Public()}}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "max-age=300")
 	_ = json.NewEncoder(w).Encode(set)

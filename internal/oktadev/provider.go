@@ -18,6 +18,8 @@ package oktadev
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"time"
 
 	"github.com/ory/fosite"
@@ -25,7 +27,6 @@ import (
 	"github.com/ory/fosite/handler/oauth2"
 	"github.com/ory/fosite/token/hmac"
 	"github.com/ory/fosite/token/jwt"
-	"golang.org/x/crypto/bcrypt"
 	"k8s.io/utils/clock"
 )
 
@@ -36,7 +37,7 @@ const authorizeCodeLifetime = 5 * time.Minute
 // request or on an issuer that is only known once the server listens.
 type fositeConfig struct {
 	*fosite.Config
-	issuer func() string
+	as *authServer
 }
 
 // GetTokenURLs is the audience fosite demands of a client assertion: the
@@ -45,10 +46,10 @@ func (c *fositeConfig) GetTokenURLs(ctx context.Context) []string {
 	if endpoint, ok := ctx.Value(invokedEndpointKey{}).(string); ok {
 		return []string{endpoint}
 	}
-	return []string{c.issuer() + pathToken}
+	return []string{c.as.url(endpointToken)}
 }
 
-func (c *fositeConfig) GetIDTokenIssuer(context.Context) string { return c.issuer() }
+func (c *fositeConfig) GetIDTokenIssuer(context.Context) string { return c.as.issuer() }
 
 // clockedStrategy is fosite's opaque-token strategy with expiry judged by the
 // injected clock. fosite stamps expiry times from the wall clock and checks
@@ -86,11 +87,22 @@ func (s clockedStrategy) ValidateAuthorizeCode(ctx context.Context, r fosite.Req
 	return s.CoreStrategy.ValidateAuthorizeCode(ctx, r, token)
 }
 
-// newProvider builds the fosite OAuth 2.0 provider: authorization code with
-// PKCE and OpenID Connect, refresh tokens, client credentials, revocation and
-// introspection. Nothing else (no implicit, hybrid or password grant), which is
-// what an Okta web app and service app can use.
-func (s *Server) newProvider(globalSecret []byte) {
+// newAuthServer builds an authorization server (id "" for the org's) on its
+// own fosite OAuth 2.0 provider: authorization code with PKCE and OpenID
+// Connect, refresh tokens, client credentials, revocation and introspection.
+// Nothing else (no implicit, hybrid or password grant), which is what an Okta
+// web app and service app can use. Its HMAC secret, signing key (signingKey
+// number keyIndex) and store are its own.
+func (s *Server) newAuthServer(id string, keyIndex int) (*authServer, error) {
+	key, err := signingKey(keyIndex)
+	if err != nil {
+		return nil, err
+	}
+	globalSecret := make([]byte, 32)
+	if _, err := rand.Read(globalSecret); err != nil {
+		return nil, fmt.Errorf("generating the token secret: %w", err)
+	}
+	as := &authServer{srv: s, id: id, signingKey: key}
 	cfg := &fositeConfig{
 		Config: &fosite.Config{
 			AccessTokenLifespan:   s.cfg.AccessTokenTTL,
@@ -102,12 +114,13 @@ func (s *Server) newProvider(globalSecret []byte) {
 			// grant okta.users.read.self.
 			ScopeStrategy:            fosite.ExactScopeStrategy,
 			AudienceMatchingStrategy: fosite.DefaultAudienceMatchingStrategy,
-			JWKSFetcherStrategy:      fosite.NewDefaultJWKSFetcherStrategy(),
-			// Client secrets only live in memory for a development server; the
-			// lowest bcrypt cost keeps every token request fast.
-			HashCost:           bcrypt.MinCost,
-			RefreshTokenScopes: []string{scopeOfflineAccess},
-			// Okta requires a state but not a minimum length.
+			// No JWKSFetcherStrategy: no app here has a jwks_uri, so fosite
+			// never fetches keys, and its default fetcher would start a cache
+			// whose goroutines outlive the server.
+			ClientSecretsHasher: clientSecrets,
+			RefreshTokenScopes:  []string{scopeOfflineAccess},
+			// Okta requires a state but not a minimum length; the same goes
+			// for a nonce.
 			MinParameterEntropy: 1,
 			// PKCE is enforced per client by pkcePolicy (login.go); fosite
 			// verifies it whenever a challenge was sent, and never allows plain.
@@ -117,12 +130,13 @@ func (s *Server) newProvider(globalSecret []byte) {
 			// Okta's code redirect carries code and state only.
 			OmitRedirectScopeParam: true,
 		},
-		issuer: s.Issuer,
+		as: as,
 	}
-	cfg.ClientSecretsHasher = &fosite.BCrypt{Config: cfg}
-	cfg.ClientAuthenticationStrategy = s.authenticateClient
+	cfg.ClientAuthenticationStrategy = as.authenticateClient
+	as.config = cfg
+	as.store = newStore(s.clock, max(s.cfg.RefreshGracePeriod, 0), s.clients, s.assertions, as.requestableScopes)
 
-	keyGetter := func(context.Context) (any, error) { return s.signingKey, nil }
+	keyGetter := func(context.Context) (any, error) { return as.signingKey, nil }
 	strategy := &compose.CommonStrategy{
 		CoreStrategy: clockedStrategy{
 			CoreStrategy: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: cfg}, cfg),
@@ -145,7 +159,7 @@ func (s *Server) newProvider(globalSecret []byte) {
 		compose.OAuth2PKCEFactory,
 	}
 	for _, factory := range factories {
-		handler := factory(cfg, s.store, strategy)
+		handler := factory(cfg, as.store, strategy)
 		if h, ok := handler.(fosite.AuthorizeEndpointHandler); ok {
 			cfg.AuthorizeEndpointHandlers.Append(h)
 		}
@@ -159,6 +173,6 @@ func (s *Server) newProvider(globalSecret []byte) {
 			cfg.RevocationHandlers.Append(h)
 		}
 	}
-	s.fositeConfig = cfg
-	s.oauth = fosite.NewOAuth2Provider(s.store, cfg)
+	as.oauth = fosite.NewOAuth2Provider(as.store, cfg)
+	return as, nil
 }

@@ -17,6 +17,9 @@ limitations under the License.
 package oktadev
 
 import (
+	"encoding/json"
+	"errors"
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
@@ -25,16 +28,41 @@ import (
 	"k8s.io/utils/clock"
 )
 
+// RateLimits are a server's per-minute request limits. Like Okta's, they
+// belong to the org: every client shares them.
+type RateLimits struct {
+	// PerMinute is how many requests each endpoint other than a token
+	// endpoint answers per minute before it answers 429.
+	PerMinute int `json:"perMinute"`
+	// TokenPerMinute is the same for the token endpoints: one bucket for
+	// /oauth2/v1/token and one that every custom authorization server's
+	// /oauth2/{id}/v1/token shares, as at Okta.
+	TokenPerMinute int `json:"tokenPerMinute"`
+}
+
+func (l RateLimits) validate() error {
+	if l.PerMinute < 0 || l.TokenPerMinute < 0 {
+		return errors.New("rate limits must not be negative")
+	}
+	return nil
+}
+
 // rateLimiter counts requests per endpoint in one-minute windows, the way
 // Okta's rate limits are reported: a limit per endpoint per minute, with the
 // headers X-Rate-Limit-Limit, X-Rate-Limit-Remaining and X-Rate-Limit-Reset
 // (the Unix time, in seconds, when the window ends) on every response.
+//
+// It also counts the 429s the server answers, so that a benchmark can tell
+// exactly how often a client ran into the limit.
 type rateLimiter struct {
 	clock clock.PassiveClock
-	limit int
 
 	mu      sync.Mutex
+	limits  RateLimits
 	windows map[string]*rateWindow
+	// refused counts 429 answers per bucket.
+	refused      map[string]int
+	refusedTotal int
 }
 
 type rateWindow struct {
@@ -42,15 +70,25 @@ type rateWindow struct {
 	used  int
 }
 
-func newRateLimiter(c clock.PassiveClock, limit int) *rateLimiter {
-	return &rateLimiter{clock: c, limit: limit, windows: map[string]*rateWindow{}}
+func newRateLimiter(c clock.PassiveClock, limits RateLimits) *rateLimiter {
+	return &rateLimiter{clock: c, limits: limits, windows: map[string]*rateWindow{}, refused: map[string]int{}}
 }
 
-// take counts one request against bucket. It reports what is left of the
-// window, when the window ends, and whether the request is within the limit.
-func (l *rateLimiter) take(bucket string) (remaining int, reset time.Time, allowed bool) {
+// limitOf is the limit of a bucket; the caller holds mu.
+func (l *rateLimiter) limitOf(tokenEndpoint bool) int {
+	if tokenEndpoint {
+		return l.limits.TokenPerMinute
+	}
+	return l.limits.PerMinute
+}
+
+// take counts one request against bucket. It reports the bucket's limit,
+// what is left of the window, when the window ends, and whether the request
+// is within the limit. A refused request counts as a 429 served.
+func (l *rateLimiter) take(bucket string, tokenEndpoint bool) (limit, remaining int, reset time.Time, allowed bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	limit = l.limitOf(tokenEndpoint)
 	now := l.clock.Now()
 	w, ok := l.windows[bucket]
 	if !ok || !now.Before(w.reset) {
@@ -59,11 +97,47 @@ func (l *rateLimiter) take(bucket string) (remaining int, reset time.Time, allow
 		w = &rateWindow{reset: now.Truncate(time.Minute).Add(time.Minute)}
 		l.windows[bucket] = w
 	}
-	if w.used >= l.limit {
-		return 0, w.reset, false
+	if w.used >= limit {
+		l.refused[bucket]++
+		l.refusedTotal++
+		return limit, 0, w.reset, false
 	}
 	w.used++
-	return l.limit - w.used, w.reset, true
+	return limit, limit - w.used, w.reset, true
+}
+
+// countRefusal records a 429 answered for another reason than the limit (an
+// injected fault).
+func (l *rateLimiter) countRefusal(bucket string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refused[bucket]++
+	l.refusedTotal++
+}
+
+func (l *rateLimiter) get() RateLimits {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.limits
+}
+
+// set changes the limits. Requests already counted in the current window
+// stay counted: lowering a limit below them refuses the rest of the window.
+func (l *rateLimiter) set(limits RateLimits) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if limits.PerMinute > 0 {
+		l.limits.PerMinute = limits.PerMinute
+	}
+	if limits.TokenPerMinute > 0 {
+		l.limits.TokenPerMinute = limits.TokenPerMinute
+	}
+}
+
+func (l *rateLimiter) refusals() (int, map[string]int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.refusedTotal, maps.Clone(l.refused)
 }
 
 func setRateLimitHeaders(h http.Header, limit, remaining int, reset time.Time) {
@@ -78,16 +152,100 @@ func writeRateLimited(w http.ResponseWriter, limit int, reset time.Time) {
 	writeAPIError(w, http.StatusTooManyRequests, errorRateLimited, summaryRateLimited)
 }
 
-// rateLimited applies the per-endpoint limit and sets the rate-limit headers.
-func (s *Server) rateLimited(next http.Handler) http.Handler {
+// rateLimited applies bucket's limit and sets the rate-limit headers. bucket
+// names the endpoint as Okta's rate-limit dashboard does: a path, with
+// {authorizationServerId} for the endpoints every custom authorization server
+// shares.
+func (s *Server) rateLimited(bucket string, next http.Handler) http.Handler {
+	return s.limitedBy(bucket, false, next)
+}
+
+// tokenRateLimited is rateLimited with the token endpoints' limit.
+func (s *Server) tokenRateLimited(bucket string, next http.Handler) http.Handler {
+	return s.limitedBy(bucket, true, next)
+}
+
+func (s *Server) limitedBy(bucket string, tokenEndpoint bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		remaining, reset, allowed := s.limiter.take(r.URL.Path)
+		limit, remaining, reset, allowed := s.limiter.take(bucket, tokenEndpoint)
 		if !allowed {
 			setLogError(r.Context(), "rate_limited")
-			writeRateLimited(w, s.limiter.limit, reset)
+			writeRateLimited(w, limit, reset)
 			return
 		}
-		setRateLimitHeaders(w.Header(), s.limiter.limit, remaining, reset)
+		setRateLimitHeaders(w.Header(), limit, remaining, reset)
 		next.ServeHTTP(w, r)
+	})
+}
+
+// RateLimits returns the limits in force.
+func (s *Server) RateLimits() RateLimits { return s.limiter.get() }
+
+// SetRateLimits changes the limits of a running server, from the next
+// request on. A zero field leaves that limit as it is.
+func (s *Server) SetRateLimits(l RateLimits) error {
+	if err := l.validate(); err != nil {
+		return err
+	}
+	s.limiter.set(l)
+	return nil
+}
+
+// RateLimitedResponses counts the 429 answers the server has served, whether
+// a rate limit or an injected fault caused them.
+func (s *Server) RateLimitedResponses() int {
+	total, _ := s.limiter.refusals()
+	return total
+}
+
+// RateLimitedResponsesByEndpoint is RateLimitedResponses per rate-limit
+// bucket, for example "/oauth2/v1/token" or
+// "/oauth2/{authorizationServerId}/v1/token".
+func (s *Server) RateLimitedResponsesByEndpoint() map[string]int {
+	_, byEndpoint := s.limiter.refusals()
+	return byEndpoint
+}
+
+// rateLimitsView is the JSON of /admin/rate-limits.
+type rateLimitsView struct {
+	RateLimits
+	RateLimitedResponses           int            `json:"rateLimitedResponses"`
+	RateLimitedResponsesByEndpoint map[string]int `json:"rateLimitedResponsesByEndpoint"`
+}
+
+// handleAdminRateLimits lets a test outside the process read and change the
+// limits: GET shows them with the 429s served so far, PUT (or POST) changes
+// them ({"perMinute":600,"tokenPerMinute":6000}; a missing or zero field
+// keeps its value). Loopback clients only, like /admin/faults.
+func (s *Server) handleAdminRateLimits(w http.ResponseWriter, r *http.Request) {
+	if !fromLoopback(r) {
+		writeAPIError(w, http.StatusForbidden, errorForbidden, summaryForbidden)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPut, http.MethodPost:
+		var req RateLimits
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			writeAPIError(w, http.StatusBadRequest, errorValidation, "Api validation failed: rate limits", err.Error())
+			return
+		}
+		if err := s.SetRateLimits(req); err != nil {
+			writeAPIError(w, http.StatusBadRequest, errorValidation, "Api validation failed: rate limits", err.Error())
+			return
+		}
+	default:
+		w.Header().Set("Allow", "GET, PUT, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	total, byEndpoint := s.limiter.refusals()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(rateLimitsView{
+		RateLimits:                     s.limiter.get(),
+		RateLimitedResponses:           total,
+		RateLimitedResponsesByEndpoint: byEndpoint,
 	})
 }

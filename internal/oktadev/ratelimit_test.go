@@ -18,10 +18,19 @@ package oktadev
 
 import (
 	"encoding/json"
+	"errors"
+	"maps"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 func TestRateLimit(t *testing.T) {
@@ -90,5 +99,163 @@ func checkRateHeaders(t *testing.T, h http.Header, limit, remaining int, reset i
 		if got := h.Get(name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
+	}
+}
+
+func TestTokenRateLimitIsSetSeparately(t *testing.T) {
+	env := newTestEnv(t, Config{RateLimitPerMinute: 5, TokenRateLimitPerMinute: 2})
+	reset := env.clock.Now().Truncate(time.Minute).Add(time.Minute).Unix()
+	for i, wantRemaining := range []int{1, 0} {
+		status, _, header := env.postForm(pathToken, url.Values{"grant_type": {"client_credentials"}, "scope": {"okta.logs.read"},
+			"client_assertion_type": {clientAssertionType}, "client_assertion": {env.rsaAssertion().sign(t)}}, "", "")
+		if status != http.StatusOK {
+			t.Fatalf("token request %d: status %d", i+1, status)
+		}
+		checkRateHeaders(t, header, 2, wantRemaining, reset)
+	}
+	_, err := env.clientCredentials(env.rsaAssertion().sign(t), testServiceRSA, "okta.logs.read")
+	if re := retrieveError(t, err); re.Response.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("third token request: status %d, want 429", re.Response.StatusCode)
+	} else {
+		checkRateHeaders(t, re.Response.Header, 2, 0, reset)
+	}
+	// Other endpoints keep the general limit.
+	resp, _ := env.getWithToken(env.url(pathKeys), "")
+	checkRateHeaders(t, resp.Header, 5, 4, reset)
+
+	if got := env.srv.RateLimitedResponses(); got != 1 {
+		t.Errorf("RateLimitedResponses = %d, want 1", got)
+	}
+	if got := env.srv.RateLimitedResponsesByEndpoint(); !maps.Equal(got, map[string]int{pathToken: 1}) {
+		t.Errorf("RateLimitedResponsesByEndpoint = %v", got)
+	}
+	if got := env.srv.RateLimits(); got != (RateLimits{PerMinute: 5, TokenPerMinute: 2}) {
+		t.Errorf("RateLimits = %+v", got)
+	}
+}
+
+// At Okta the org authorization server has a token-endpoint bucket of its
+// own, and every custom authorization server shares another.
+func TestCustomAuthorizationServersShareATokenBucket(t *testing.T) {
+	env := newTestEnv(t, Config{TokenRateLimitPerMinute: 1})
+	env.addSecretServiceClients()
+	a := env.addAuthorizationServer("aus1bucketA000000000", "logs:read")
+	b := env.addAuthorizationServer("aus1bucketB000000000", "logs:read")
+	if _, err := env.secretClientCredentials(a+"/v1/token", testSecretBasicClient, testServiceSecret, oauth2.AuthStyleInHeader, "logs:read"); err != nil {
+		t.Fatalf("first request, at a: %v", err)
+	}
+	_, err := env.secretClientCredentials(b+"/v1/token", testSecretBasicClient, testServiceSecret, oauth2.AuthStyleInHeader, "logs:read")
+	if re := retrieveError(t, err); re.Response.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("second request, at b: status %d, want 429", re.Response.StatusCode)
+	}
+	if _, err := env.clientCredentials(env.rsaAssertion().sign(t), testServiceRSA, "okta.logs.read"); err != nil {
+		t.Errorf("the org authorization server's bucket: %v", err)
+	}
+	want := map[string]int{"/oauth2/{authorizationServerId}/v1/token": 1}
+	if got := env.srv.RateLimitedResponsesByEndpoint(); !maps.Equal(got, want) {
+		t.Errorf("RateLimitedResponsesByEndpoint = %v, want %v", got, want)
+	}
+}
+
+func TestSetRateLimitsOnARunningServer(t *testing.T) {
+	env := newTestEnv(t, Config{RateLimitPerMinute: 100})
+	token := func() int {
+		_, err := env.clientCredentials(env.rsaAssertion().sign(t), testServiceRSA, "okta.logs.read")
+		if err == nil {
+			return http.StatusOK
+		}
+		return retrieveError(t, err).Response.StatusCode
+	}
+	must(t, env.srv.SetRateLimits(RateLimits{TokenPerMinute: 1}))
+	if got := env.srv.RateLimits(); got != (RateLimits{PerMinute: 100, TokenPerMinute: 1}) {
+		t.Errorf("after SetRateLimits: %+v; a zero field must keep its value", got)
+	}
+	if first, second := token(), token(); first != http.StatusOK || second != http.StatusTooManyRequests {
+		t.Fatalf("with a token limit of 1: statuses %d, %d", first, second)
+	}
+	if err := env.srv.SetRateLimits(RateLimits{PerMinute: -1}); err == nil {
+		t.Error("a negative limit was accepted")
+	}
+
+	admin := func(method, body string) (int, map[string]any) {
+		req, err := http.NewRequest(method, env.url(pathAdminRateLimits), strings.NewReader(body))
+		must(t, err)
+		status, out, _ := env.doJSON(req)
+		return status, out
+	}
+	// Raising the limit in the window counts what was already spent.
+	status, view := admin(http.MethodPut, `{"tokenPerMinute":3}`)
+	if status != http.StatusOK || view["tokenPerMinute"] != float64(3) || view["perMinute"] != float64(100) || view["rateLimitedResponses"] != float64(1) {
+		t.Fatalf("PUT: %d %v", status, view)
+	}
+	if byEndpoint, _ := view["rateLimitedResponsesByEndpoint"].(map[string]any); byEndpoint[pathToken] != float64(1) {
+		t.Errorf("rateLimitedResponsesByEndpoint = %v", view["rateLimitedResponsesByEndpoint"])
+	}
+	if got := []int{token(), token(), token()}; !slices.Equal(got, []int{200, 200, 429}) {
+		t.Errorf("after raising the limit to 3 with 1 spent: statuses %v, want 200 200 429", got)
+	}
+	if status, view := admin(http.MethodGet, ""); status != http.StatusOK || view["rateLimitedResponses"] != float64(2) {
+		t.Errorf("GET: %d %v", status, view)
+	}
+	for name, body := range map[string]string{"not JSON": "nope", "unknown field": `{"burst":3}`, "negative": `{"perMinute":-5}`} {
+		if status, view := admin(http.MethodPut, body); status != http.StatusBadRequest || view["errorCode"] != "E0000001" {
+			t.Errorf("%s: %d %v", name, status, view)
+		}
+	}
+
+	t.Run("refused to non-loopback clients", func(t *testing.T) {
+		req := httptest.NewRequest(http.MethodPut, pathAdminRateLimits, strings.NewReader(`{"perMinute":1}`))
+		req.RemoteAddr = "192.0.2.10:40000"
+		rec := httptest.NewRecorder()
+		env.srv.Handler().ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden || env.srv.RateLimits().PerMinute != 100 {
+			t.Errorf("status %d, limits %+v", rec.Code, env.srv.RateLimits())
+		}
+	})
+}
+
+// The operator's benchmark counts 429s against the server's own count, so
+// the count must be exact under concurrency.
+func TestRateLimitedResponsesAreCountedExactly(t *testing.T) {
+	const limit, workers, perWorker = 25, 8, 10
+	env := newTestEnv(t, Config{TokenRateLimitPerMinute: limit})
+	statuses := make(chan int, workers*perWorker)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range perWorker {
+				_, err := env.clientCredentials(env.ecAssertion().sign(t), testServiceEC, "okta.logs.read")
+				if err == nil {
+					statuses <- http.StatusOK
+					continue
+				}
+				var re *oauth2.RetrieveError
+				if !errors.As(err, &re) {
+					t.Errorf("token request: %v", err)
+					return
+				}
+				statuses <- re.Response.StatusCode
+			}
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	seen := map[int]int{}
+	for status := range statuses {
+		seen[status]++
+	}
+	if want := map[int]int{http.StatusOK: limit, http.StatusTooManyRequests: workers*perWorker - limit}; !maps.Equal(seen, want) {
+		t.Fatalf("statuses %v, want %v", seen, want)
+	}
+	if got := env.srv.RateLimitedResponses(); got != seen[http.StatusTooManyRequests] {
+		t.Errorf("RateLimitedResponses = %d, clients saw %d", got, seen[http.StatusTooManyRequests])
+	}
+
+	// An injected 429 is a 429 served too.
+	env.clock.Step(time.Minute)
+	env.srv.InjectFault(Fault{Status: http.StatusTooManyRequests})
+	_, _ = env.clientCredentials(env.ecAssertion().sign(t), testServiceEC, "okta.logs.read")
+	if got, want := env.srv.RateLimitedResponses(), seen[http.StatusTooManyRequests]+1; got != want {
+		t.Errorf("after an injected 429: RateLimitedResponses = %d, want %d", got, want)
 	}
 }

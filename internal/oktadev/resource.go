@@ -41,33 +41,41 @@ func bearerToken(r *http.Request) string {
 	return strings.TrimSpace(token)
 }
 
-// authorizeBearer lets a request through to a resource only with an active
-// access token of this server that carries requiredScope. It answers the
-// refusal itself, like Okta: 401 for a missing, unknown, expired or revoked
-// token, 403 for a token without the scope.
+// authorizeBearer lets a request through to one of Okta's own resources
+// (/api/v1/...) only with an active access token of the org authorization
+// server that carries requiredScope: tokens of custom authorization servers
+// are for other APIs, never Okta's. It answers the refusal itself, like Okta:
+// 401 for a missing, unknown, expired or revoked token, 403 for a token
+// without the scope.
 func (s *Server) authorizeBearer(w http.ResponseWriter, r *http.Request, requiredScope string) (fosite.AccessRequester, bool) {
+	return s.org.authorizeBearer(w, r, requiredScope)
+}
+
+// authorizeBearer is Server.authorizeBearer for a resource of this
+// authorization server, such as its /userinfo.
+func (as *authServer) authorizeBearer(w http.ResponseWriter, r *http.Request, requiredScope string) (fosite.AccessRequester, bool) {
 	ctx := r.Context()
 	token := bearerToken(r)
 	if token == "" {
-		s.refuseBearer(w, r, requiredScope, http.StatusUnauthorized)
+		as.refuseBearer(w, r, requiredScope, http.StatusUnauthorized)
 		return nil, false
 	}
 	// fosite looks the token up and checks it (expiry by Config.Clock,
 	// revocation); a refresh token is no bearer token.
-	use, ar, err := s.oauth.IntrospectToken(ctx, token, fosite.AccessToken, &openid.DefaultSession{})
+	use, ar, err := as.oauth.IntrospectToken(ctx, token, fosite.AccessToken, &openid.DefaultSession{})
 	if err != nil || use != fosite.AccessToken {
-		s.refuseBearer(w, r, requiredScope, http.StatusUnauthorized)
+		as.refuseBearer(w, r, requiredScope, http.StatusUnauthorized)
 		return nil, false
 	}
 	setLogClientID(ctx, ar.GetClient().GetID())
 	if !ar.GetGrantedScopes().Has(requiredScope) {
-		s.refuseBearer(w, r, requiredScope, http.StatusForbidden)
+		as.refuseBearer(w, r, requiredScope, http.StatusForbidden)
 		return nil, false
 	}
 	return ar, true
 }
 
-func (s *Server) refuseBearer(w http.ResponseWriter, r *http.Request, scope string, status int) {
+func (as *authServer) refuseBearer(w http.ResponseWriter, r *http.Request, scope string, status int) {
 	code, desc := "invalid_token", descInvalidToken
 	apiCode, apiSummary := errorInvalidToken, summaryInvalidToken
 	if status == http.StatusForbidden {
@@ -77,19 +85,20 @@ func (s *Server) refuseBearer(w http.ResponseWriter, r *http.Request, scope stri
 	setLogError(r.Context(), code)
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf(
 		`Bearer authorization_uri="%s", realm="IdP", scope="%s", error="%s", error_description="%s", resource="%s"`,
-		s.Issuer()+pathAuthorize, scope, code, desc, r.URL.Path))
+		as.url(endpointAuthorize), scope, code, desc, r.URL.Path))
 	writeAPIError(w, status, apiCode, apiSummary)
 }
 
-// handleUserinfo is /oauth2/v1/userinfo: the signed-in person's claims, as
-// far as the token's scopes allow.
-func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+// handleUserinfo is /oauth2/v1/userinfo (or a custom authorization
+// server's): the signed-in person's claims, as far as the token's scopes
+// allow.
+func (as *authServer) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
 		writeAPIError(w, http.StatusMethodNotAllowed, "E0000022", "The endpoint does not support the provided HTTP method")
 		return
 	}
-	ar, ok := s.authorizeBearer(w, r, "openid")
+	ar, ok := as.authorizeBearer(w, r, "openid")
 	if !ok {
 		return
 	}

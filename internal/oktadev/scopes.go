@@ -27,7 +27,7 @@ import (
 const scopeOfflineAccess = "offline_access"
 
 // oidcScopes are the OpenID Connect scopes every web app may request from
-// Okta's org authorization server without a grant.
+// any of the org's authorization servers without a grant.
 var oidcScopes = []string{"openid", "profile", "email", "address", "phone", scopeOfflineAccess}
 
 // oktaScopes is the part of Okta's management-API scope catalog that the org
@@ -61,6 +61,7 @@ var oktaScopes = []string{
 // Okta's words for scope problems.
 const (
 	descUnknownScope    = "One or more scopes are not configured for the authorization server resource."
+	descCustomScope     = "Custom scopes are not allowed for this request."
 	descScopeNotGranted = "You are not allowed any of the requested scopes."
 	descNoScope         = "The authorization server resource does not have any configured default scopes, 'scope' must be provided."
 )
@@ -70,29 +71,72 @@ const (
 // need no grant.
 func checkGrantableScopes(scopes []string) error {
 	for _, sc := range scopes {
-		if !strings.HasPrefix(sc, "okta.") {
+		if !isOktaScope(sc) {
 			return fmt.Errorf("only okta.* scopes are granted to apps, not %q", sc)
 		}
 	}
 	return nil
 }
 
-// knownScope reports whether the org authorization server knows a scope at
-// all. A scope granted to the asking client counts as known, so tests may
-// grant scopes missing from the catalog above.
-func knownScope(c *registeredClient, scope string) bool {
-	return slices.Contains(oidcScopes, scope) || slices.Contains(oktaScopes, scope) ||
-		slices.Contains(c.grantedScopes, scope)
+func isOktaScope(scope string) bool { return strings.HasPrefix(scope, "okta.") }
+
+// requestableScopes is what fosite lets a client request here. At the org
+// authorization server: the okta.* scopes granted to the app, plus the
+// OpenID Connect scopes for a web app. At a custom authorization server: its
+// own scopes, plus the OpenID Connect scopes for a web app.
+func (as *authServer) requestableScopes(c *registeredClient) []string {
+	var scopes []string
+	if as.isOrg() {
+		scopes = slices.Clone(c.grantedScopes)
+	} else {
+		scopes = as.customScopes()
+	}
+	if c.kind == webClientKind {
+		scopes = append(scopes, oidcScopes...)
+	}
+	return scopes
+}
+
+// knownScope reports whether the authorization server knows a scope at all.
+// At the org authorization server a scope granted to the asking client counts
+// as known, so tests may grant scopes missing from the catalog above.
+func (as *authServer) knownScope(c *registeredClient, scope string) bool {
+	if slices.Contains(oidcScopes, scope) {
+		return true
+	}
+	if !as.isOrg() {
+		return slices.Contains(as.customScopes(), scope)
+	}
+	return slices.Contains(oktaScopes, scope) || slices.Contains(c.grantedScopes, scope)
+}
+
+// unknownScopeError is Okta's answer to a scope the authorization server
+// does not have: the org authorization server has no custom scopes at all
+// and says so; an unknown okta.* scope there, or any scope a custom
+// authorization server lacks (okta.* ones included: only the org
+// authorization server mints them), is "not configured".
+func (as *authServer) unknownScopeError(c *registeredClient, requested []string) *oauthError {
+	if as.isOrg() {
+		for _, sc := range requested {
+			if !as.knownScope(c, sc) && !isOktaScope(sc) {
+				return newOAuthError("invalid_scope", descCustomScope, http.StatusBadRequest)
+			}
+		}
+	}
+	for _, sc := range requested {
+		if !as.knownScope(c, sc) {
+			return newOAuthError("invalid_scope", descUnknownScope, http.StatusBadRequest)
+		}
+	}
+	return nil
 }
 
 // authorizeScopeError explains, in Okta's words, why fosite refused the scopes
 // of an authorization request: an unknown scope is invalid_scope; a known
 // okta.* scope that was not granted to the app needs an admin's consent.
-func authorizeScopeError(c *registeredClient, requested []string) *oauthError {
-	for _, sc := range requested {
-		if !knownScope(c, sc) {
-			return newOAuthError("invalid_scope", descUnknownScope, http.StatusBadRequest)
-		}
+func (as *authServer) authorizeScopeError(c *registeredClient, requested []string) *oauthError {
+	if oe := as.unknownScopeError(c, requested); oe != nil {
+		return oe
 	}
 	return newOAuthError("consent_required", descScopeNotGranted, http.StatusBadRequest)
 }
@@ -101,7 +145,7 @@ func authorizeScopeError(c *registeredClient, requested []string) *oauthError {
 // client-credentials request, or returns nil when they are acceptable. There
 // is no user, so no OpenID Connect scope, no refresh token and no *.self
 // scope makes sense.
-func clientCredentialsScopeError(c *registeredClient, requested []string) *oauthError {
+func (as *authServer) clientCredentialsScopeError(c *registeredClient, requested []string) *oauthError {
 	if len(requested) == 0 {
 		return newOAuthError("invalid_scope", descNoScope, http.StatusBadRequest)
 	}
@@ -111,14 +155,17 @@ func clientCredentialsScopeError(c *registeredClient, requested []string) *oauth
 			return newOAuthError("invalid_scope", "Cannot request 'offline_access' scope using client credentials.", http.StatusBadRequest)
 		case slices.Contains(oidcScopes, sc):
 			return newOAuthError("invalid_scope", "Cannot request 'openid' scopes using client credentials.", http.StatusBadRequest)
-		case strings.HasSuffix(sc, ".self"):
+		case isOktaScope(sc) && strings.HasSuffix(sc, ".self"):
 			return newOAuthError("invalid_scope", "Cannot request '*.self' scopes using client credentials.", http.StatusBadRequest)
 		}
 	}
-	for _, sc := range requested {
-		if !knownScope(c, sc) {
-			return newOAuthError("invalid_scope", descUnknownScope, http.StatusBadRequest)
-		}
+	if oe := as.unknownScopeError(c, requested); oe != nil {
+		return oe
+	}
+	if !as.isOrg() {
+		// A custom authorization server's access policy grants its scopes to
+		// every app here.
+		return nil
 	}
 	for _, sc := range requested {
 		if !slices.Contains(c.grantedScopes, sc) {
@@ -129,6 +176,9 @@ func clientCredentialsScopeError(c *registeredClient, requested []string) *oauth
 }
 
 // supportedScopes is the scopes_supported list of the metadata documents.
-func supportedScopes() []string {
-	return append(slices.Clone(oidcScopes), oktaScopes...)
+func (as *authServer) supportedScopes() []string {
+	if as.isOrg() {
+		return append(slices.Clone(oidcScopes), oktaScopes...)
+	}
+	return append(as.customScopes(), oidcScopes...)
 }

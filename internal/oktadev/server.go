@@ -18,10 +18,7 @@ package oktadev
 
 import (
 	"context"
-	"crypto"
 	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,8 +29,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	josev3 "github.com/go-jose/go-jose/v3"
-	"github.com/ory/fosite"
 	"k8s.io/utils/clock"
 )
 
@@ -47,18 +42,33 @@ const (
 	DemoWebClientSecret = "dev-only-demo-secret-do-not-use-in-production"
 )
 
-// Okta's org authorization server paths.
+// The endpoints of an authorization server, after its base path: /oauth2
+// for the org authorization server, /oauth2/{id} for a custom one.
 const (
-	pathAuthorize     = "/oauth2/v1/authorize"
-	pathToken         = "/oauth2/v1/token"
-	pathRevoke        = "/oauth2/v1/revoke"
-	pathIntrospect    = "/oauth2/v1/introspect"
-	pathKeys          = "/oauth2/v1/keys"
-	pathUserinfo      = "/oauth2/v1/userinfo"
-	pathLogs          = "/api/v1/logs"
-	pathOIDCMetadata  = "/.well-known/openid-configuration"
-	pathOAuthMetadata = "/.well-known/oauth-authorization-server"
-	pathAdminFaults   = "/admin/faults"
+	endpointAuthorize     = "/v1/authorize"
+	endpointToken         = "/v1/token"
+	endpointRevoke        = "/v1/revoke"
+	endpointIntrospect    = "/v1/introspect"
+	endpointKeys          = "/v1/keys"
+	endpointUserinfo      = "/v1/userinfo"
+	endpointOIDCMetadata  = "/.well-known/openid-configuration"
+	endpointOAuthMetadata = "/.well-known/oauth-authorization-server"
+)
+
+// Okta's org authorization server paths, and the server's other paths.
+const (
+	pathAuthorize  = "/oauth2" + endpointAuthorize
+	pathToken      = "/oauth2" + endpointToken
+	pathRevoke     = "/oauth2" + endpointRevoke
+	pathIntrospect = "/oauth2" + endpointIntrospect
+	pathKeys       = "/oauth2" + endpointKeys
+	pathUserinfo   = "/oauth2" + endpointUserinfo
+	// The org authorization server's metadata is at the root of the org.
+	pathOIDCMetadata    = endpointOIDCMetadata
+	pathOAuthMetadata   = endpointOAuthMetadata
+	pathLogs            = "/api/v1/logs"
+	pathAdminFaults     = "/admin/faults"
+	pathAdminRateLimits = "/admin/rate-limits"
 )
 
 // Okta's org authorization server defaults.
@@ -71,7 +81,8 @@ const (
 
 // Config configures a Server. The zero value is a server like Okta's org
 // authorization server: one-hour access tokens, 90-day refresh tokens that
-// rotate with a 30-second grace period, 600 requests a minute per endpoint.
+// rotate with a 30-second grace period, 600 requests a minute per endpoint
+// (the token endpoints included).
 type Config struct {
 	// Issuer is the server's base URL. Empty means the URL of the listener
 	// given to Start (or, when only Handler is used, of the first request's
@@ -87,6 +98,11 @@ type Config struct {
 	// RateLimitPerMinute is the number of requests each endpoint answers per
 	// minute before it answers 429; default 600.
 	RateLimitPerMinute int
+	// TokenRateLimitPerMinute is the same for the token endpoints (one bucket
+	// for the org authorization server's, one shared by every custom
+	// authorization server's, as at Okta); default RateLimitPerMinute.
+	// SetRateLimits changes both on a running server.
+	TokenRateLimitPerMinute int
 	// Clock drives the server's own decisions: the refresh grace period,
 	// rate-limit windows, fault windows and token, code and assertion expiry.
 	// Default clock.RealClock{}. fosite stamps expiry times from the wall
@@ -108,10 +124,15 @@ type Server struct {
 	issuerMu sync.RWMutex
 	issuer   string
 
-	store        *store
-	oauth        *fosite.Fosite
-	fositeConfig *fositeConfig
-	signingKey   *josev3.JSONWebKey
+	// clients are the org's apps, assertions the client assertions seen;
+	// every authorization server shares them.
+	clients    *clientRegistry
+	assertions *assertionCache
+	// org is the org authorization server; authServers are the custom ones,
+	// by id.
+	org           *authServer
+	authServersMu sync.RWMutex
+	authServers   map[string]*authServer
 	// csrfKey binds login forms to the browser's cookie (login.go).
 	csrfKey []byte
 
@@ -149,8 +170,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RateLimitPerMinute == 0 {
 		cfg.RateLimitPerMinute = defaultRateLimit
 	}
-	if cfg.AccessTokenTTL < 0 || cfg.RefreshTokenTTL < 0 || cfg.RateLimitPerMinute < 0 {
-		return nil, errors.New("token lifetimes and the rate limit must not be negative")
+	if cfg.TokenRateLimitPerMinute == 0 {
+		cfg.TokenRateLimitPerMinute = cfg.RateLimitPerMinute
+	}
+	if cfg.AccessTokenTTL < 0 || cfg.RefreshTokenTTL < 0 || cfg.RateLimitPerMinute < 0 || cfg.TokenRateLimitPerMinute < 0 {
+		return nil, errors.New("token lifetimes and rate limits must not be negative")
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
@@ -160,70 +184,68 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.Issuer = strings.TrimSuffix(cfg.Issuer, "/")
 
-	key, err := processSigningKey()
-	if err != nil {
-		return nil, err
-	}
-	globalSecret := make([]byte, 32)
 	csrfKey := make([]byte, 32)
-	if _, err := rand.Read(globalSecret); err != nil {
-		return nil, fmt.Errorf("generating the token secret: %w", err)
-	}
 	if _, err := rand.Read(csrfKey); err != nil {
 		return nil, fmt.Errorf("generating the CSRF key: %w", err)
 	}
 
 	s := &Server{
-		cfg:        cfg,
-		clock:      cfg.Clock,
-		logger:     cfg.Logger,
-		issuer:     cfg.Issuer,
-		signingKey: key,
-		csrfKey:    csrfKey,
-		users:      map[string]User{},
-		limiter:    newRateLimiter(cfg.Clock, cfg.RateLimitPerMinute),
-		faults:     &faultInjector{clock: cfg.Clock},
-		done:       make(chan struct{}),
+		cfg:         cfg,
+		clock:       cfg.Clock,
+		logger:      cfg.Logger,
+		issuer:      cfg.Issuer,
+		csrfKey:     csrfKey,
+		clients:     &clientRegistry{clients: map[string]*registeredClient{}},
+		assertions:  &assertionCache{clock: cfg.Clock, used: map[string]time.Time{}},
+		authServers: map[string]*authServer{},
+		users:       map[string]User{},
+		limiter: newRateLimiter(cfg.Clock, RateLimits{
+			PerMinute: cfg.RateLimitPerMinute, TokenPerMinute: cfg.TokenRateLimitPerMinute,
+		}),
+		faults: &faultInjector{clock: cfg.Clock},
+		done:   make(chan struct{}),
 	}
-	s.store = newStore(cfg.Clock, max(cfg.RefreshGracePeriod, 0))
-	s.newProvider(globalSecret)
+	org, err := s.newAuthServer("", 0)
+	if err != nil {
+		return nil, err
+	}
+	s.org = org
 	s.logEvents = syntheticLogEvents(cfg.Clock.Now())
 	s.handler = s.routes()
 	return s, nil
 }
 
-// processSigningKey returns the RSA key that signs ID tokens. One key serves
-// every server in the process: a development server gains nothing from a key
-// of its own, and generating RSA keys is slow (very slow under -race), which
-// would slow every test that starts a server.
-var processSigningKey = sync.OnceValues(func() (*josev3.JSONWebKey, error) {
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, fmt.Errorf("generating the signing key: %w", err)
-	}
-	key := &josev3.JSONWebKey{Key: priv, Algorithm: string(josev3.RS256), Use: keyUseSignature}
-	public := key.Public()
-	thumbprint, err := public.Thumbprint(crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("computing the signing key id: %w", err)
-	}
-	key.KeyID = base64.RawURLEncoding.EncodeToString(thumbprint)
-	return key, nil
-})
-
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+pathOIDCMetadata, s.handleMetadata)
-	mux.HandleFunc("GET "+pathOAuthMetadata, s.handleMetadata)
-	mux.Handle(pathAuthorize, s.rateLimited(http.HandlerFunc(s.handleAuthorize)))
-	mux.Handle(pathToken, s.countTokenRequests(s.rateLimited(s.injectFaults(http.HandlerFunc(s.handleToken)))))
-	mux.Handle(pathRevoke, s.rateLimited(http.HandlerFunc(s.handleRevoke)))
-	mux.Handle(pathIntrospect, s.rateLimited(http.HandlerFunc(s.handleIntrospect)))
-	mux.Handle(pathKeys, s.rateLimited(http.HandlerFunc(s.handleKeys)))
-	mux.Handle(pathUserinfo, s.rateLimited(http.HandlerFunc(s.handleUserinfo)))
-	mux.Handle(pathLogs, s.rateLimited(http.HandlerFunc(s.handleLogs)))
-	mux.Handle("/api/v1/", s.rateLimited(http.HandlerFunc(s.handleUnknownAPI)))
+	org := s.org
+
+	// Okta does not rate-limit the metadata documents.
+	mux.HandleFunc("GET "+pathOIDCMetadata, org.handleMetadata)
+	mux.HandleFunc("GET "+pathOAuthMetadata, org.handleMetadata)
+	mux.Handle(pathAuthorize, s.rateLimited(pathAuthorize, http.HandlerFunc(org.handleAuthorize)))
+	mux.Handle(pathToken, s.countTokenRequests(s.tokenRateLimited(pathToken, s.injectFaults(pathToken, http.HandlerFunc(org.handleToken)))))
+	mux.Handle(pathRevoke, s.rateLimited(pathRevoke, http.HandlerFunc(org.handleRevoke)))
+	mux.Handle(pathIntrospect, s.rateLimited(pathIntrospect, http.HandlerFunc(org.handleIntrospect)))
+	mux.Handle(pathKeys, s.rateLimited(pathKeys, http.HandlerFunc(org.handleKeys)))
+	mux.Handle(pathUserinfo, s.rateLimited(pathUserinfo, http.HandlerFunc(org.handleUserinfo)))
+
+	// Every custom authorization server shares each endpoint's rate-limit
+	// bucket, as at Okta.
+	custom := customAuthServerPath
+	mux.Handle("GET "+custom(endpointOIDCMetadata), s.forCustomAuthServer((*authServer).handleMetadata))
+	mux.Handle("GET "+custom(endpointOAuthMetadata), s.forCustomAuthServer((*authServer).handleMetadata))
+	mux.Handle(custom(endpointAuthorize), s.rateLimited(custom(endpointAuthorize), s.forCustomAuthServer((*authServer).handleAuthorize)))
+	mux.Handle(custom(endpointToken), s.countTokenRequests(s.tokenRateLimited(custom(endpointToken),
+		s.injectFaults(custom(endpointToken), s.forCustomAuthServer((*authServer).handleToken)))))
+	mux.Handle(custom(endpointRevoke), s.rateLimited(custom(endpointRevoke), s.forCustomAuthServer((*authServer).handleRevoke)))
+	mux.Handle(custom(endpointIntrospect), s.rateLimited(custom(endpointIntrospect), s.forCustomAuthServer((*authServer).handleIntrospect)))
+	mux.Handle(custom(endpointKeys), s.rateLimited(custom(endpointKeys), s.forCustomAuthServer((*authServer).handleKeys)))
+	mux.Handle(custom(endpointUserinfo), s.rateLimited(custom(endpointUserinfo), s.forCustomAuthServer((*authServer).handleUserinfo)))
+
+	mux.Handle(pathLogs, s.rateLimited(pathLogs, http.HandlerFunc(s.handleLogs)))
+	mux.Handle("/api/v1/", s.rateLimited("/api/v1/", http.HandlerFunc(s.handleUnknownAPI)))
 	mux.HandleFunc(pathAdminFaults, s.handleAdminFaults)
+	mux.HandleFunc(pathAdminRateLimits, s.handleAdminRateLimits)
 	return s.logRequests(s.learnIssuer(mux))
 }
 
@@ -316,24 +338,40 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
-// RevokeGrantsFor revokes every access and refresh token issued to a client,
-// as when an administrator revokes its tokens in the Admin Console; its next
-// refresh fails with invalid_grant.
-func (s *Server) RevokeGrantsFor(clientID string) { s.store.revokeClient(clientID) }
+// RevokeGrantsFor revokes every access and refresh token issued to a client
+// by any of the org's authorization servers, as when an administrator revokes
+// its tokens in the Admin Console; its next refresh fails with invalid_grant.
+func (s *Server) RevokeGrantsFor(clientID string) {
+	for _, as := range s.allAuthServers() {
+		as.store.revokeClient(clientID)
+	}
+}
 
-// TokenRequests counts the requests that reached /oauth2/v1/token, whatever
-// their outcome.
+// TokenRequests counts the requests that reached a token endpoint
+// (/oauth2/v1/token or a custom authorization server's), whatever their
+// outcome, rate-limited ones included.
 func (s *Server) TokenRequests() int { return int(s.tokenRequests.Load()) }
 
-// ActiveRefreshTokens counts the refresh tokens of a client that the server
-// would accept now (including rotated ones still in their grace period).
+// ActiveRefreshTokens counts the refresh tokens of a client that the server's
+// authorization servers would accept now (including rotated ones still in
+// their grace period).
 func (s *Server) ActiveRefreshTokens(clientID string) int {
-	return s.store.activeRefreshTokens(clientID)
+	n := 0
+	for _, as := range s.allAuthServers() {
+		n += as.store.activeRefreshTokens(clientID)
+	}
+	return n
 }
 
 // ActiveAccessTokens counts the unexpired, unrevoked access tokens of a
-// client.
-func (s *Server) ActiveAccessTokens(clientID string) int { return s.store.activeAccessTokens(clientID) }
+// client, from every authorization server.
+func (s *Server) ActiveAccessTokens(clientID string) int {
+	n := 0
+	for _, as := range s.allAuthServers() {
+		n += as.store.activeAccessTokens(clientID)
+	}
+	return n
+}
 
 func (s *Server) countTokenRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

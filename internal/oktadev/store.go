@@ -28,12 +28,89 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// store keeps everything fosite persists, in memory. fosite decides what to
-// store and when; the store only adds what fosite leaves to its storage
-// layer: refresh-token rotation with a grace period (fosite's own memory
-// store documents that "graceful token rotation can be implemented here"),
-// expiry by the injected clock, and the indexes that let a whole grant be
-// revoked at once.
+// sweepInterval is how often, by the injected clock, a store forgets what
+// has expired. Forgetting on every request would cost a pass over every token
+// per request; never forgetting would grow memory with every request.
+const sweepInterval = time.Minute
+
+// clientRegistry holds the org's apps. Every authorization server of the org
+// sees the same apps, as at Okta.
+type clientRegistry struct {
+	mu      sync.RWMutex
+	clients map[string]*registeredClient
+}
+
+func (r *clientRegistry) put(c *registeredClient) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.clients[c.id] = c
+}
+
+func (r *clientRegistry) get(id string) (*registeredClient, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	c, ok := r.clients[id]
+	return c, ok
+}
+
+// assertionCache remembers the jti of every client assertion used, until the
+// assertion expires, so that none is accepted twice. It is shared by the
+// org's authorization servers: an assertion's aud already binds it to one
+// token endpoint.
+type assertionCache struct {
+	clock clock.PassiveClock
+
+	mu        sync.Mutex
+	used      map[string]time.Time // jti -> assertion expiry
+	nextSweep time.Time
+}
+
+func (a *assertionCache) valid(jti string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if exp, ok := a.used[jti]; ok && a.clock.Now().Before(exp) {
+		return fosite.ErrJTIKnown
+	}
+	return nil
+}
+
+func (a *assertionCache) remember(jti string, exp time.Time) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.clock.Now()
+	if !now.Before(a.nextSweep) {
+		// An expired assertion can no longer be replayed, so its jti need not
+		// be remembered.
+		for k, e := range a.used {
+			if !now.Before(e) {
+				delete(a.used, k)
+			}
+		}
+		a.nextSweep = now.Add(sweepInterval)
+	}
+	if e, ok := a.used[jti]; ok && now.Before(e) {
+		return fosite.ErrJTIKnown
+	}
+	a.used[jti] = exp
+	return nil
+}
+
+func (a *assertionCache) size() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.used)
+}
+
+// store keeps everything fosite persists for one authorization server, in
+// memory. Each authorization server has a store of its own, so that no token
+// of one is found, introspected or revoked at another; the apps and the
+// assertion replay cache are the org's and shared.
+//
+// fosite decides what to store and when; the store only adds what fosite
+// leaves to its storage layer: refresh-token rotation with a grace period
+// (fosite's own memory store documents that "graceful token rotation can be
+// implemented here"), expiry by the injected clock, forgetting what has
+// expired, and the indexes that let a whole grant be revoked at once.
 //
 // A grant is fosite's request ID: it is minted at /authorize (or at the
 // client-credentials token request) and carried unchanged into every access
@@ -43,15 +120,18 @@ type store struct {
 	clock clock.PassiveClock
 	// refreshGrace is how long a rotated refresh token still works.
 	refreshGrace time.Duration
+	clients      *clientRegistry
+	assertions   *assertionCache
+	// requestable is what a client may ask this authorization server for.
+	requestable func(*registeredClient) []string
 
 	mu             sync.Mutex
-	clients        map[string]*registeredClient
-	usedAssertions map[string]time.Time // jti -> assertion expiry
 	authorizeCodes map[string]*codeRecord
 	pkceRequests   map[string]fosite.Requester
 	oidcRequests   map[string]fosite.Requester
 	accessTokens   map[string]*accessRecord
 	refreshTokens  map[string]*refreshRecord
+	nextSweep      time.Time
 }
 
 type codeRecord struct {
@@ -81,12 +161,14 @@ var (
 	_ openid.OpenIDConnectRequestStorage = (*store)(nil)
 )
 
-func newStore(c clock.PassiveClock, refreshGrace time.Duration) *store {
+func newStore(c clock.PassiveClock, refreshGrace time.Duration, clients *clientRegistry, assertions *assertionCache,
+	requestable func(*registeredClient) []string) *store {
 	return &store{
 		clock:          c,
 		refreshGrace:   refreshGrace,
-		clients:        map[string]*registeredClient{},
-		usedAssertions: map[string]time.Time{},
+		clients:        clients,
+		assertions:     assertions,
+		requestable:    requestable,
 		authorizeCodes: map[string]*codeRecord{},
 		pkceRequests:   map[string]fosite.Requester{},
 		oidcRequests:   map[string]fosite.Requester{},
@@ -101,23 +183,56 @@ func (s *store) expired(deadline time.Time) bool {
 	return !deadline.IsZero() && !s.clock.Now().Before(deadline)
 }
 
-func (s *store) putClient(c *registeredClient) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.clients[c.id] = c
+// sweep forgets, at most once per sweepInterval, what can no longer be used:
+// expired codes (with their PKCE and OpenID Connect requests), access tokens
+// and refresh tokens. Presenting any of them again fails as it would have
+// anyway. The caller holds mu.
+func (s *store) sweep() {
+	now := s.clock.Now()
+	if now.Before(s.nextSweep) {
+		return
+	}
+	s.nextSweep = now.Add(sweepInterval)
+	codeExpired := func(r fosite.Requester) bool { return s.expired(r.GetSession().GetExpiresAt(fosite.AuthorizeCode)) }
+	for k, rec := range s.authorizeCodes {
+		if codeExpired(rec.request) {
+			delete(s.authorizeCodes, k)
+		}
+	}
+	for k, r := range s.pkceRequests {
+		if codeExpired(r) {
+			delete(s.pkceRequests, k)
+		}
+	}
+	for k, r := range s.oidcRequests {
+		if codeExpired(r) {
+			delete(s.oidcRequests, k)
+		}
+	}
+	for k, rec := range s.accessTokens {
+		if s.expired(rec.request.GetSession().GetExpiresAt(fosite.AccessToken)) {
+			delete(s.accessTokens, k)
+		}
+	}
+	for k, rec := range s.refreshTokens {
+		if s.expired(rec.request.GetSession().GetExpiresAt(fosite.RefreshToken)) {
+			delete(s.refreshTokens, k)
+		}
+	}
 }
 
-func (s *store) client(id string) (*registeredClient, bool) {
+// size counts what the store holds, for tests of its growth.
+func (s *store) size() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.clients[id]
-	return c, ok
+	return len(s.authorizeCodes) + len(s.pkceRequests) + len(s.oidcRequests) + len(s.accessTokens) + len(s.refreshTokens)
 }
 
-// GetClient returns a copy, so that per-request adjustments (the assertion's
-// signing algorithm, see clientauth.go) never leak into another request.
+// GetClient returns a copy, so that per-request adjustments never leak into
+// another request: the assertion's signing algorithm (see clientauth.go) and
+// the scopes the client may request at this authorization server.
 func (s *store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
-	c, ok := s.client(id)
+	c, ok := s.clients.get(id)
 	if !ok {
 		return nil, fosite.ErrNotFound
 	}
@@ -125,39 +240,22 @@ func (s *store) GetClient(ctx context.Context, id string) (fosite.Client, error)
 	if alg, ok := ctx.Value(assertionAlgKey{}).(string); ok {
 		cp.assertionAlg = alg
 	}
+	cp.requestable = s.requestable(c)
 	return &cp, nil
 }
 
 func (s *store) ClientAssertionJWTValid(_ context.Context, jti string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if exp, ok := s.usedAssertions[jti]; ok && s.clock.Now().Before(exp) {
-		return fosite.ErrJTIKnown
-	}
-	return nil
+	return s.assertions.valid(jti)
 }
 
 func (s *store) SetClientAssertionJWT(_ context.Context, jti string, exp time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.clock.Now()
-	// An expired assertion can no longer be replayed, so its jti need not be
-	// remembered.
-	for k, e := range s.usedAssertions {
-		if !now.Before(e) {
-			delete(s.usedAssertions, k)
-		}
-	}
-	if e, ok := s.usedAssertions[jti]; ok && now.Before(e) {
-		return fosite.ErrJTIKnown
-	}
-	s.usedAssertions[jti] = exp
-	return nil
+	return s.assertions.remember(jti, exp)
 }
 
 func (s *store) CreateAuthorizeCodeSession(_ context.Context, signature string, req fosite.Requester) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sweep()
 	s.authorizeCodes[signature] = &codeRecord{request: req, active: true}
 	return nil
 }
@@ -237,6 +335,7 @@ func (s *store) DeleteOpenIDConnectSession(_ context.Context, authorizeCode stri
 func (s *store) CreateAccessTokenSession(_ context.Context, signature string, req fosite.Requester) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sweep()
 	s.accessTokens[signature] = &accessRecord{request: req}
 	return nil
 }
@@ -261,6 +360,7 @@ func (s *store) DeleteAccessTokenSession(_ context.Context, signature string) er
 func (s *store) CreateRefreshTokenSession(_ context.Context, signature, _ string, req fosite.Requester) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sweep()
 	s.refreshTokens[signature] = &refreshRecord{request: req, active: true}
 	return nil
 }

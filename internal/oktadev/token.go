@@ -33,36 +33,43 @@ const (
 	grantClientCredentials = "client_credentials"
 )
 
-// grantTypes are the grants an Okta web app or service app can use at the org
+// grantTypes are the grants an Okta web app or service app can use at an
 // authorization server.
 var grantTypes = []string{grantAuthorizationCode, grantRefreshToken, grantClientCredentials}
 
-// handleToken is /oauth2/v1/token. fosite authenticates the client, runs the
-// grant and mints the tokens; this handler adds Okta's scope rules for the
-// client-credentials grant and Okta's response and error shapes.
-func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+// descOrgClientCredentialsAuth is Okta's refusal of a client-credentials
+// request authenticated with a client secret at the org authorization server.
+// Okta documents the sentence; the error code (invalid_client, 401) is the
+// one Okta gives every client-authentication refusal.
+const descOrgClientCredentialsAuth = "Client Credentials requests to the Org Authorization Server must use the private_key_jwt token_endpoint_auth_method."
+
+// handleToken is /oauth2/v1/token (or a custom authorization server's).
+// fosite authenticates the client, runs the grant and mints the tokens; this
+// handler adds Okta's scope rules for the client-credentials grant and Okta's
+// response and error shapes.
+func (as *authServer) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		s.tokenError(w, r, newOAuthError("invalid_request", "The token endpoint only accepts POST requests.", http.StatusMethodNotAllowed))
+		tokenError(w, r, newOAuthError("invalid_request", "The token endpoint only accepts POST requests.", http.StatusMethodNotAllowed))
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		s.tokenError(w, r, newOAuthError("invalid_request", "The request body must be application/x-www-form-urlencoded.", http.StatusBadRequest))
+		tokenError(w, r, newOAuthError("invalid_request", "The request body must be application/x-www-form-urlencoded.", http.StatusBadRequest))
 		return
 	}
 	grantType := r.PostForm.Get("grant_type")
 	switch {
 	case grantType == "":
-		s.tokenError(w, r, newOAuthError("invalid_request", "The 'grant_type' parameter is required.", http.StatusBadRequest))
+		tokenError(w, r, newOAuthError("invalid_request", "The 'grant_type' parameter is required.", http.StatusBadRequest))
 		return
 	case !slices.Contains(grantTypes, grantType):
-		s.tokenError(w, r, newOAuthError("unsupported_grant_type", "The authorization grant type is not supported by the authorization server. Supported grant types: ["+strings.Join(grantTypes, ", ")+"].", http.StatusBadRequest))
+		tokenError(w, r, newOAuthError("unsupported_grant_type", "The authorization grant type is not supported by the authorization server. Supported grant types: ["+strings.Join(grantTypes, ", ")+"].", http.StatusBadRequest))
 		return
 	}
 
 	session := &openid.DefaultSession{}
-	ar, err := s.oauth.NewAccessRequest(ctx, r, session)
+	ar, err := as.oauth.NewAccessRequest(ctx, r, session)
 	var client *registeredClient
 	if ar != nil {
 		// Set only once fosite has authenticated the client.
@@ -74,23 +81,29 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		// the client's grant types; Okta tells a web app first that it may
 		// not use the grant at all.
 		if grantType == grantClientCredentials && client.kind != serviceClientKind {
-			s.tokenError(w, r, tokenEndpointError(grantType, client, fosite.ErrUnauthorizedClient))
+			tokenError(w, r, tokenEndpointError(grantType, client, fosite.ErrUnauthorizedClient))
+			return
+		}
+		// The org authorization server only mints okta.* scopes for service
+		// apps that prove themselves with a key; custom ones accept secrets.
+		if grantType == grantClientCredentials && as.isOrg() && client.authMethod != authPrivateKeyJWT {
+			tokenError(w, r, newOAuthError("invalid_client", descOrgClientCredentialsAuth, http.StatusUnauthorized))
 			return
 		}
 	}
 	if err != nil {
 		if client != nil && grantType == grantClientCredentials && fosite.ErrorToRFC6749Error(err).ErrorField == "invalid_scope" {
-			if oe := clientCredentialsScopeError(client, ar.GetRequestedScopes()); oe != nil {
+			if oe := as.clientCredentialsScopeError(client, ar.GetRequestedScopes()); oe != nil {
 				err = oe
 			}
 		}
-		s.tokenError(w, r, tokenEndpointError(grantType, client, err))
+		tokenError(w, r, tokenEndpointError(grantType, client, err))
 		return
 	}
 
 	if grantType == grantClientCredentials {
-		if oe := clientCredentialsScopeError(client, ar.GetRequestedScopes()); oe != nil {
-			s.tokenError(w, r, oe)
+		if oe := as.clientCredentialsScopeError(client, ar.GetRequestedScopes()); oe != nil {
+			tokenError(w, r, oe)
 			return
 		}
 		// fosite leaves granting to the server; every scope that passed the
@@ -101,38 +114,39 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		session.Subject = client.id
 	}
 
-	resp, err := s.oauth.NewAccessResponse(ctx, ar)
+	resp, err := as.oauth.NewAccessResponse(ctx, ar)
 	if err != nil {
-		s.tokenError(w, r, tokenEndpointError(grantType, client, err))
+		tokenError(w, r, tokenEndpointError(grantType, client, err))
 		return
 	}
 	// Okta answers "Bearer" (fosite "bearer") and the configured lifetime
 	// exactly (fosite counts down from when it stamped the expiry).
 	resp.SetTokenType("Bearer")
-	resp.SetExpiresIn(s.cfg.AccessTokenTTL)
-	s.oauth.WriteAccessResponse(ctx, w, ar, resp)
+	resp.SetExpiresIn(as.srv.cfg.AccessTokenTTL)
+	as.oauth.WriteAccessResponse(ctx, w, ar, resp)
 }
 
-func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, oe *oauthError) {
+func tokenError(w http.ResponseWriter, r *http.Request, oe *oauthError) {
 	setLogError(r.Context(), oe.Code)
 	writeOAuthError(w, oe)
 }
 
 // handleRevoke is /oauth2/v1/revoke (RFC 7009). fosite revokes the whole
 // grant the token belongs to. An unknown or already revoked token is not an
-// error, as RFC 7009 requires.
-func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+// error, as RFC 7009 requires; nor is a token of another authorization
+// server, which this one does not know and so leaves alone.
+func (as *authServer) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		s.tokenError(w, r, newOAuthError("invalid_request", "The revocation endpoint only accepts POST requests.", http.StatusMethodNotAllowed))
+		tokenError(w, r, newOAuthError("invalid_request", "The revocation endpoint only accepts POST requests.", http.StatusMethodNotAllowed))
 		return
 	}
 	if err := r.ParseForm(); err != nil || r.PostForm.Get("token") == "" {
-		s.tokenError(w, r, newOAuthError("invalid_request", "The 'token' parameter is required.", http.StatusBadRequest))
+		tokenError(w, r, newOAuthError("invalid_request", "The 'token' parameter is required.", http.StatusBadRequest))
 		return
 	}
-	if err := s.oauth.NewRevocationRequest(ctx, r); err != nil {
+	if err := as.oauth.NewRevocationRequest(ctx, r); err != nil {
 		oe := tokenEndpointError("", nil, err)
 		if oe.Code == "unauthorized_client" {
 			// The token belongs to another client; Okta answers as if it had
@@ -140,7 +154,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		s.tokenError(w, r, oe)
+		tokenError(w, r, oe)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -163,28 +177,29 @@ type introspection struct {
 // handleIntrospect is /oauth2/v1/introspect (RFC 7662). The client
 // authenticates like at /token (fosite's NewIntrospectionRequest only knows
 // HTTP basic authentication, Okta accepts every method). A client may only
-// introspect its own tokens; anything else, like an unknown, expired or
-// revoked token, is {"active":false}.
-func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+// introspect its own tokens of this authorization server; anything else, like
+// an unknown, expired or revoked token or one of another authorization
+// server, is {"active":false}.
+func (as *authServer) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		s.tokenError(w, r, newOAuthError("invalid_request", "The introspection endpoint only accepts POST requests.", http.StatusMethodNotAllowed))
+		tokenError(w, r, newOAuthError("invalid_request", "The introspection endpoint only accepts POST requests.", http.StatusMethodNotAllowed))
 		return
 	}
 	if err := r.ParseForm(); err != nil || r.PostForm.Get("token") == "" {
-		s.tokenError(w, r, newOAuthError("invalid_request", "The 'token' parameter is required.", http.StatusBadRequest))
+		tokenError(w, r, newOAuthError("invalid_request", "The 'token' parameter is required.", http.StatusBadRequest))
 		return
 	}
-	client, err := s.oauth.AuthenticateClient(ctx, r, r.PostForm)
+	client, err := as.oauth.AuthenticateClient(ctx, r, r.PostForm)
 	if err != nil {
-		s.tokenError(w, r, tokenEndpointError("", nil, err))
+		tokenError(w, r, tokenEndpointError("", nil, err))
 		return
 	}
 	setLogClientID(ctx, client.GetID())
 
 	answer := introspection{}
-	use, ar, err := s.oauth.IntrospectToken(ctx, r.PostForm.Get("token"), fosite.TokenUse(r.PostForm.Get("token_type_hint")), &openid.DefaultSession{})
+	use, ar, err := as.oauth.IntrospectToken(ctx, r.PostForm.Get("token"), fosite.TokenUse(r.PostForm.Get("token_type_hint")), &openid.DefaultSession{})
 	if err == nil && ar.GetClient().GetID() == client.GetID() {
 		answer = introspection{
 			Active:   true,
@@ -193,7 +208,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 			Exp:      ar.GetSession().GetExpiresAt(use).Unix(),
 			Iat:      ar.GetRequestedAt().Unix(),
 			Sub:      ar.GetSession().GetSubject(),
-			Iss:      s.Issuer(),
+			Iss:      as.issuer(),
 			ClientID: ar.GetClient().GetID(),
 		}
 		if use == fosite.AccessToken {

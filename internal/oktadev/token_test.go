@@ -331,7 +331,7 @@ func TestClientCredentialsScopes(t *testing.T) {
 		"offline_access":    {scopes: []string{"offline_access", "okta.logs.read"}, error: "invalid_scope", desc: "Cannot request 'offline_access' scope using client credentials."},
 		"self scope":        {scopes: []string{"okta.users.read.self"}, error: "invalid_scope", desc: "Cannot request '*.self' scopes using client credentials."},
 		"unknown scope":     {scopes: []string{"okta.logs.read", "okta.nothing.read"}, error: "invalid_scope", desc: descUnknownScope},
-		"custom scope":      {scopes: []string{"custom"}, error: "invalid_scope", desc: descUnknownScope},
+		"custom scope":      {scopes: []string{"custom"}, error: "invalid_scope", desc: "Custom scopes are not allowed for this request."},
 		"not granted":       {scopes: []string{"okta.logs.read", "okta.users.manage"}, error: "consent_required", desc: descScopeNotGranted},
 		"no scope":          {scopes: nil, error: "invalid_scope", desc: descNoScope},
 		"granted scopes ok": {scopes: []string{"okta.users.read", "okta.logs.read"}},

@@ -20,6 +20,9 @@ import (
 	"crypto/tls"
 	"flag"
 	"os"
+	"strings"
+
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 )
 
 // Environment variables that give flags their defaults, so manifests can set
@@ -77,6 +80,26 @@ func BindFlags(fs *flag.FlagSet, f *Flags) {
 	fs.StringVar(&o.MetricsCertName, "metrics-cert-name", "tls.crt", "The metrics server's certificate file name.")
 	fs.StringVar(&o.MetricsKeyName, "metrics-cert-key", "tls.key", "The metrics server's key file name.")
 	fs.BoolVar(&f.EnableHTTP2, "enable-http2", false, "Enable HTTP/2 for the metrics server.")
+	fs.Func("watch-namespaces", "Comma-separated namespaces whose OktaScopedTokens this operator manages "+
+		"(default: all). With it, the operator needs Roles only in those namespaces and its own.",
+		func(v string) error {
+			o.WatchNamespaces = splitList(v)
+			return nil
+		})
+	fs.StringVar(&o.Shard, "shard", "",
+		"Manage only OktaScopedTokens labelled "+v1.LabelShard+"=<value>; without it, only those without the label. "+
+			"Several operator Deployments, each with its own --shard and --leader-election-id, split a big cluster.")
+}
+
+// splitList reads a comma-separated flag value, ignoring blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Complete applies what the process-only flags imply to Options.

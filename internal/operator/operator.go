@@ -21,18 +21,24 @@ limitations under the License.
 package operator
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
@@ -97,6 +103,13 @@ type Options struct {
 	MetricsCertDir, MetricsCertName, MetricsKeyName string
 	// SkipNameValidation lets tests start several managers in one process.
 	SkipNameValidation bool
+	// WatchNamespaces limits the operator to OktaScopedTokens (and their
+	// Secrets) in these namespaces; empty means every namespace. Its RBAC
+	// can then be Roles in those namespaces and the state namespace.
+	WatchNamespaces []string
+	// Shard limits the operator to OktaScopedTokens labelled
+	// oktatoken.dev/shard=<Shard>; empty means those without the label.
+	Shard string
 }
 
 // Defaults of the flags and options below.
@@ -126,8 +139,11 @@ func (o *Options) defaults() error {
 	if o.LeaderElectionNamespace == "" {
 		o.LeaderElectionNamespace = o.StateNamespace
 	}
+	if o.Shard != "" && len(validation.IsDNS1123Label(o.Shard)) > 0 {
+		return fmt.Errorf("--shard %q must be a DNS label: lower-case letters, digits and '-', at most 63 characters", o.Shard)
+	}
 	if o.LeaderElectionID == "" {
-		o.LeaderElectionID = "okta-token-operator.oktatoken.dev"
+		o.LeaderElectionID = defaultLeaderElectionID(o.Shard, o.WatchNamespaces)
 	}
 	if o.AuthorizationURLTTL <= 0 {
 		o.AuthorizationURLTTL = time.Hour
@@ -159,6 +175,10 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
 	managed := labels.SelectorFromSet(labels.Set{v1.LabelManagedBy: v1.ManagedByValue})
+	shard, err := shardSelector(o.Shard)
+	if err != nil {
+		return nil, err
+	}
 	metricsOpts := metricsserver.Options{BindAddress: o.MetricsBindAddress, SecureServing: o.SecureMetrics, TLSOpts: o.TLSOpts,
 		CertDir: o.MetricsCertDir, CertName: o.MetricsCertName, KeyName: o.MetricsKeyName}
 	if o.SecureMetrics {
@@ -174,10 +194,14 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		LeaderElectionReleaseOnCancel: true,
 		Cache: cache.Options{
 			// Only the Secrets the operator manages are cached, so memory
-			// does not grow with every Secret in the cluster.
+			// does not grow with every Secret in the cluster; managed
+			// fields are dropped from everything cached.
 			ByObject: map[client.Object]cache.ByObject{
-				&corev1.Secret{}: {Label: managed},
+				&corev1.Secret{}:      {Label: managed, Namespaces: namespaces(o.WatchNamespaces, o.StateNamespace)},
+				&v1.OktaScopedToken{}: {Label: shard},
 			},
+			DefaultNamespaces: namespaces(o.WatchNamespaces),
+			DefaultTransform:  cache.TransformStripManagedFields(),
 		},
 	}
 	if o.Logger != nil {
@@ -195,9 +219,26 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	oktaClient := &okta.Client{HTTP: httpClient, Clock: o.Clock}
 	discovery := &okta.Discoverer{HTTP: httpClient, Clock: o.Clock, TTL: 15 * time.Minute, AllowInsecure: o.AllowInsecureIssuers}
 
+	// The user's Secrets (client secret, private key) are watched through
+	// a separate metadata-only cache: the manager's cache is limited to
+	// managed Secrets, and of the others only their name and version are
+	// kept — not their labels or annotations, which can be large and, in
+	// kubectl's last-applied-configuration, hold the Secret's data.
+	referencedCache, err := cache.New(cfg, cache.Options{
+		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
+		DefaultNamespaces: namespaces(o.WatchNamespaces),
+		DefaultTransform:  keepOnlyIdentity,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the referenced-Secret cache: %w", err)
+	}
+	if err := mgr.Add(referencedCache); err != nil {
+		return nil, err
+	}
 	rec := &controllers.OktaScopedTokenReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
+		ReferencedSecrets:       referencedCache,
 		Recorder:                mgr.GetEventRecorder("okta-token-operator"),
 		EventLog:                mgr.GetLogger().WithName("events"),
 		Clock:                   o.Clock,
@@ -210,19 +251,6 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	}
 	if _, real := o.Clock.(clock.RealClock); !real {
 		rec.QueueClock = o.Clock
-	}
-	// The user's Secrets (client secret, private key) are watched through
-	// a separate metadata-only cache: the manager's cache is limited to
-	// managed Secrets.
-	referencedCache, err := cache.New(cfg, cache.Options{
-		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
-		DefaultTransform: cache.TransformStripManagedFields(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("creating the referenced-Secret cache: %w", err)
-	}
-	if err := mgr.Add(referencedCache); err != nil {
-		return nil, err
 	}
 	secretMeta := &metav1.PartialObjectMetadata{}
 	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
@@ -253,4 +281,64 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// keepOnlyIdentity is the referenced-Secret cache's transform: what maps a
+// Secret to the resources that reference it (namespace and name) and tells
+// that it changed (resourceVersion), and nothing else.
+func keepOnlyIdentity(in any) (any, error) {
+	m, ok := in.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return in, nil
+	}
+	return &metav1.PartialObjectMetadata{
+		TypeMeta: m.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+		},
+	}, nil
+}
+
+// defaultLeaderElectionID names the leader-election Lease so that Deployments
+// splitting a cluster by shard or by namespaces each elect their own leader.
+func defaultLeaderElectionID(shard string, watched []string) string {
+	id := "okta-token-operator.oktatoken.dev"
+	if shard != "" {
+		id = shard + "." + id
+	}
+	if len(watched) > 0 {
+		sorted := slices.Clone(watched)
+		slices.Sort(sorted)
+		sum := sha256.Sum256([]byte(strings.Join(sorted, ",")))
+		id = hex.EncodeToString(sum[:4]) + "." + id
+	}
+	return id
+}
+
+// namespaces is a cache's namespace configuration: watched plus extra, or
+// nil (every namespace) when watched is empty.
+func namespaces(watched []string, extra ...string) map[string]cache.Config {
+	if len(watched) == 0 {
+		return nil
+	}
+	out := map[string]cache.Config{}
+	for _, ns := range append(slices.Clone(watched), extra...) {
+		out[ns] = cache.Config{}
+	}
+	return out
+}
+
+// shardSelector selects the OktaScopedTokens of a shard: those labelled
+// with it, or, for the default shard, those without the label.
+func shardSelector(shard string) (labels.Selector, error) {
+	op := selection.DoesNotExist
+	var values []string
+	if shard != "" {
+		op, values = selection.Equals, []string{shard}
+	}
+	req, err := labels.NewRequirement(v1.LabelShard, op, values)
+	if err != nil {
+		return nil, fmt.Errorf("--shard %q is not a valid label value: %w", shard, err)
+	}
+	return labels.NewSelector().Add(*req), nil
 }

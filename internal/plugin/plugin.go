@@ -225,12 +225,14 @@ func renew(ctx context.Context, c client.Client, key types.NamespacedName, out i
 	if ready(obj).Status != metav1.ConditionTrue && obj.Status.AuthorizationURL != "" {
 		return fmt.Errorf("%s has no grant to renew yet: run `kubectl oktatoken login %s`", key, key.Name)
 	}
-	before := obj.Status.LastRotationTime
+	before, rotations := obj.Status.LastRotationTime, obj.Status.Rotations
 	if err := annotate(ctx, c, obj, v1.AnnotationRenewRequestedAt); err != nil {
 		return err
 	}
+	// A new token is counted; two within one second share an issue time.
 	obj, err := waitFor(ctx, c, key, func(o *v1.OktaScopedToken) bool {
-		return o.Status.LastRotationTime != nil && (before == nil || o.Status.LastRotationTime.After(before.Time))
+		return o.Status.LastRotationTime != nil &&
+			(before == nil || o.Status.Rotations != rotations || o.Status.LastRotationTime.After(before.Time))
 	})
 	if err != nil {
 		return fmt.Errorf("waiting for the new token: %w", err)

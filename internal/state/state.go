@@ -29,6 +29,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,7 +77,22 @@ const (
 	keyReauthHandled   = "reauthorize-requested-at-handled"
 	keyReauthWanted    = "reauthorize-wanted"
 	keyGrantLost       = "grant-lost-reason"
+	keyRotations       = "rotations"
+	keyCredentials     = "credentials-version"
+	keyRevokeAttempts  = "revoke-attempts"
+	keyFormat          = "format"
+	keyClaimedAt       = "sign-in-claimed-at"
 )
+
+// ClaimTimeout bounds how long a claimed sign-in may take: the callback's
+// code exchange is bounded well under it, so a claim older than this was
+// abandoned (its process died) and a new link may be made.
+const ClaimTimeout = time.Minute
+
+// Format is the version of the state Secret's layout this code writes. A
+// Secret without it was written before versions were recorded (format 1,
+// which this code reads as it is: format 2 only added keys).
+const Format = "2"
 
 // Origin says how the current token was obtained, for the event a new
 // token earns: Authorized after a sign-in, Rotated otherwise.
@@ -104,6 +120,15 @@ type Grant struct {
 	// minted with (its public key's RFC 7638 thumbprint), so a replaced
 	// key is noticed.
 	KeyThumbprint string
+	// CredentialsVersion is the resourceVersion of the referenced
+	// credentials Secret the token was obtained with: while the Secret's
+	// version is unchanged, its content need not be read to know the key
+	// is the same.
+	CredentialsVersion string
+	// Rotations counts the tokens issued since the last sign-in (status
+	// mirrors it, so a status read from a lagging cache cannot count one
+	// rotation twice).
+	Rotations int64
 }
 
 // HasToken says whether there is an access token at all.
@@ -137,6 +162,13 @@ type State struct {
 	// refresh token, or the spec changed), until a sign-in replaces it; the
 	// Ready message keeps saying so on every pass.
 	GrantLost string
+	// RevokeAttempts counts failed revocations while the resource is
+	// being deleted, so the bound on them survives a restart.
+	RevokeAttempts int
+	// Claimed is when a callback claimed the pending sign-in and began
+	// exchanging its code. Until it stores the grant or gives up (or
+	// ClaimTimeout passes), no new link is made: the person is done.
+	Claimed time.Time
 }
 
 // SecretName is the state Secret's name for a resource: "ost.<ns>.<name>".
@@ -196,6 +228,9 @@ func Decode(s *corev1.Secret) State {
 			Subject:       get(keySubject),
 			Origin:        Origin(get(keyOrigin)),
 			KeyThumbprint: get(keyKeyThumbprint),
+
+			CredentialsVersion: get(keyCredentials),
+			Rotations:          parseInt(get(keyRotations)),
 		}
 	}
 	if get(keyPendingHash) != "" {
@@ -212,6 +247,8 @@ func Decode(s *corev1.Secret) State {
 	st.ReauthorizeHandled = get(keyReauthHandled)
 	st.ReauthorizeWanted = get(keyReauthWanted) == "true"
 	st.GrantLost = get(keyGrantLost)
+	st.RevokeAttempts = int(parseInt(get(keyRevokeAttempts)))
+	st.Claimed = parseTime(get(keyClaimedAt))
 	return st
 }
 
@@ -235,6 +272,10 @@ func Encode(st State, s *corev1.Secret) {
 		set(keySubject, g.Subject)
 		set(keyOrigin, string(g.Origin))
 		set(keyKeyThumbprint, g.KeyThumbprint)
+		set(keyCredentials, g.CredentialsVersion)
+		if g.Rotations > 0 {
+			set(keyRotations, strconv.FormatInt(g.Rotations, 10))
+		}
 	}
 	if p := st.Pending; p != nil {
 		set(keyPendingHash, p.StateHash)
@@ -250,6 +291,11 @@ func Encode(st State, s *corev1.Secret) {
 		set(keyReauthWanted, "true")
 	}
 	set(keyGrantLost, st.GrantLost)
+	if st.RevokeAttempts > 0 {
+		set(keyRevokeAttempts, strconv.Itoa(st.RevokeAttempts))
+	}
+	set(keyClaimedAt, formatTime(st.Claimed))
+	set(keyFormat, Format)
 	s.Data = d
 	s.StringData = nil
 	if s.Labels == nil {
@@ -265,15 +311,23 @@ func Encode(st State, s *corev1.Secret) {
 // GrantFromToken is the grant a token response makes, for spec. What the
 // response leaves out is kept from previous (a refresh carries no ID token,
 // so no subject), else taken from the spec: a server that answers without
-// `scope` has granted what was asked (RFC 6749 section 5.1).
+// `scope` has granted what was asked (RFC 6749 section 5.1). A sign-in
+// starts the rotation count again; a refresh or a new client-credentials
+// token adds one.
 func GrantFromToken(tok *okta.Token, spec v1.OktaScopedTokenSpec, origin Origin, previous *Grant) *Grant {
+	// Times are kept to the second, as status, the token Secret's expiry and
+	// its annotations write them: a grant read back from any of them is then
+	// the grant that was written, and a pass after a restart computes the
+	// same renewal time instead of patching status by a fraction of a second.
+	// Issue time is rounded down and expiry with it, which errs early.
+	issued := tok.IssuedAt.Truncate(time.Second)
 	g := &Grant{
 		Fingerprint:  Fingerprint(spec),
 		RefreshToken: tok.RefreshToken,
 		AccessToken:  tok.AccessToken,
 		TokenType:    tok.TokenType,
-		IssuedAt:     tok.IssuedAt,
-		Expiry:       tok.Expiry,
+		IssuedAt:     issued,
+		Expiry:       tok.Expiry.Add(issued.Sub(tok.IssuedAt)).Truncate(time.Second),
 		Scopes:       tok.Scopes,
 		Subject:      tok.Subject,
 		Origin:       origin,
@@ -284,6 +338,9 @@ func GrantFromToken(tok *okta.Token, spec v1.OktaScopedTokenSpec, origin Origin,
 		}
 		if len(g.Scopes) == 0 {
 			g.Scopes = previous.Scopes
+		}
+		if origin != OriginLogin {
+			g.Rotations = previous.Rotations + 1
 		}
 	}
 	if len(g.Scopes) == 0 {
@@ -320,4 +377,9 @@ func formatTime(t time.Time) string {
 func parseTime(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
+}
+
+func parseInt(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
 }

@@ -26,8 +26,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
-	"github.com/okta-token-operator/okta-token-operator/internal/operator"
 )
 
 // TestCacheHoldsOnlyManagedSecrets: the manager's informer cache holds the
@@ -36,24 +34,13 @@ import (
 func TestCacheHoldsOnlyManagedSecrets(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	l, callbackURL := callbackListener(t)
-	srv := devServer(t, oktadev.Config{}, callbackURL)
-	ns := newNamespace(t)
+	f := newFixture(t, fixtureOptions{})
+	ns, mgr := f.ns, f.mgr
 	for _, name := range []string{"unrelated-a", "unrelated-b"} {
 		g.Expect(env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 			StringData: map[string]string{"k": "v"}})).To(Succeed())
 	}
-	mgr, err := operator.New(env.Config, operator.Options{
-		CallbackListener: l, CallbackURL: callbackURL, StateNamespace: stateNamespace,
-		AllowInsecureIssuers: true, SkipNameValidation: true,
-	})
-	g.Expect(err).NotTo(HaveOccurred())
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(runCtx) }()
-	t.Cleanup(func() { cancel(); <-done })
-
-	obj := newToken(t, ns, srv)
+	obj := f.newWebToken()
 	waitForAuthorizationURL(t, obj)
 	g.Eventually(func(g Gomega) {
 		var cached corev1.SecretList

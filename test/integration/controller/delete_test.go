@@ -27,7 +27,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
@@ -36,18 +35,15 @@ import (
 // a Warning event; the state Secret is removed all the same.
 func TestDeleteWhileOktaIsUnreachable(t *testing.T) {
 	g := NewWithT(t)
-	l, callbackURL := callbackListener(t)
-	srv := devServer(t, oktadev.Config{}, callbackURL)
-	startOperator(t, operatorOptions{listener: l, callbackURL: callbackURL})
-	ns := newNamespace(t)
-	obj := newToken(t, ns, srv)
+	f := newFixture(t, fixtureOptions{})
+	obj := f.newWebToken()
 	status, page, err := testenv.SignIn(waitForAuthorizationURL(t, obj), userName, userPassword, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(status).To(Equal(200), page)
 	waitForReady(t, obj)
 	st := stateSecret(g, obj)
 
-	g.Expect(srv.Close()).To(Succeed())
+	f.stopDevServer()
 	g.Expect(env.Client.Delete(context.Background(), get(g, obj))).To(Succeed())
 	g.Eventually(func() bool {
 		return apierrors.IsNotFound(env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), &v1.OktaScopedToken{}))

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,7 +34,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
@@ -41,11 +41,9 @@ import (
 // URL, sign in, land on the callback page, find the Secret and the status.
 func TestSignInStoresTheToken(t *testing.T) {
 	g := NewWithT(t)
-	l, callbackURL := callbackListener(t)
-	srv := devServer(t, oktadev.Config{}, callbackURL)
-	startOperator(t, operatorOptions{listener: l, callbackURL: callbackURL})
-	ns := newNamespace(t)
-	obj := newToken(t, ns, srv)
+	f := newFixture(t, fixtureOptions{})
+	srv, ns, callbackURL := f.srv, f.ns, f.callback
+	obj := f.newWebToken()
 
 	authURL := waitForAuthorizationURL(t, obj)
 	u, err := url.Parse(authURL)
@@ -121,8 +119,8 @@ func TestSignInStoresTheToken(t *testing.T) {
 		_ = resp.Body.Close()
 		g.Expect(resp.StatusCode).To(Equal(http.StatusBadRequest))
 		g.Expect(string(page)).To(ContainSubstring("unknown or was already used"))
-		g.Consistently(func(g Gomega) string { return tokenSecret(g, ns, "logs-reader-token").ResourceVersion }).
-			WithTimeout(500 * time.Millisecond).Should(Equal(before))
+		f.poke()
+		g.Expect(tokenSecret(g, ns, "logs-reader-token").ResourceVersion).To(Equal(before))
 	})
 
 	t.Run("delete revokes and cleans up", func(t *testing.T) {
@@ -151,39 +149,36 @@ func TestSignInStoresTheToken(t *testing.T) {
 // a manager started after the URL was published finishes the sign-in.
 func TestLoginSurvivesARestart(t *testing.T) {
 	g := NewWithT(t)
-	l, callbackURL := callbackListener(t)
-	srv := devServer(t, oktadev.Config{}, callbackURL)
-	stop := startOperator(t, operatorOptions{listener: l, callbackURL: callbackURL})
-	ns := newNamespace(t)
-	obj := newToken(t, ns, srv)
+	f := newFixture(t, fixtureOptions{})
+	obj := f.newWebToken()
 	authURL := waitForAuthorizationURL(t, obj)
-	stop()
+	f.restart()
 
-	startOperator(t, operatorOptions{listener: listenAgain(t, l.Addr().String()), callbackURL: callbackURL})
 	status, page, err := testenv.SignIn(authURL, userName, userPassword, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(status).To(Equal(http.StatusOK), page)
 	cur := waitForReady(t, obj)
 	g.Expect(cur.Status.AuthorizationURL).To(BeEmpty())
-	g.Expect(tokenSecret(g, ns, "logs-reader-token").Data).To(HaveKey(v1.TokenSecretAccessToken))
+	g.Expect(tokenSecret(g, f.ns, "logs-reader-token").Data).To(HaveKey(v1.TokenSecretAccessToken))
 }
 
 // TestCallbackOnANonLeader: two replicas with leader election; the callback
 // reaches the one that is not leading, and the sign-in still completes.
 func TestCallbackOnANonLeader(t *testing.T) {
 	g := NewWithT(t)
-	leaderL, _ := callbackListener(t)
-	followerL, followerURL := callbackListener(t)
-	// The app's redirect URI is the follower's: Okta sends the browser there.
-	srv := devServer(t, oktadev.Config{}, followerURL)
-	startOperator(t, operatorOptions{listener: leaderL, callbackURL: followerURL, leaderElect: true})
-	ns := newNamespace(t)
-	obj := newToken(t, ns, srv)
+	// The fixture's callback address, the app's redirect URI, is the
+	// follower's: Okta sends the browser there. The leader, started first,
+	// listens elsewhere.
+	f := newFixture(t, fixtureOptions{leaderElect: true, noManager: true})
+	leaderL, err := net.Listen("tcp", "127.0.0.1:0")
+	g.Expect(err).NotTo(HaveOccurred())
+	f.startManager(leaderL, f.api, true)
+	obj := f.newWebToken()
 	// The first manager leads: only a leader reconciles and publishes URLs.
 	authURL := waitForAuthorizationURL(t, obj)
-	startOperator(t, operatorOptions{listener: followerL, callbackURL: followerURL, leaderElect: true})
+	f.startManager(f.listener, &apiRecorder{}, true)
 	g.Eventually(func() error {
-		resp, err := http.Get(strings.TrimSuffix(followerURL, "/callback") + "/healthz")
+		resp, err := http.Get(strings.TrimSuffix(f.callback, "/callback") + "/healthz")
 		if err == nil {
 			_ = resp.Body.Close()
 		}

@@ -26,7 +26,6 @@ import (
 
 	. "github.com/onsi/gomega"
 
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/plugin"
 	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
@@ -36,11 +35,9 @@ import (
 // signs in, renew rotates on demand.
 func TestKubectlPlugin(t *testing.T) {
 	g := NewWithT(t)
-	l, callbackURL := callbackListener(t)
-	srv := devServer(t, oktadev.Config{}, callbackURL)
-	startOperator(t, operatorOptions{listener: l, callbackURL: callbackURL})
-	ns := newNamespace(t)
-	obj := newToken(t, ns, srv)
+	f := newFixture(t, fixtureOptions{})
+	ns := f.ns
+	obj := f.newWebToken()
 	authURL := waitForAuthorizationURL(t, obj)
 	kubeconfig, err := env.Kubeconfig(t.TempDir())
 	g.Expect(err).NotTo(HaveOccurred())

@@ -1,0 +1,160 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+// Deleting: an AuthorizationCode resource's grant is revoked at Okta (when
+// spec.revokeOnDelete) and its state Secret deleted before the finalizer
+// lets it go. The token Secret goes with its owner through garbage
+// collection.
+//
+// A ClientCredentials resource has no refresh token to protect and nothing
+// to revoke, so it has neither a state Secret nor a finalizer; one made by an
+// earlier version still has both, and they are retired here: the grant moves
+// into the token Secret's annotations (no new token is requested), then the
+// state Secret is deleted and the finalizer removed.
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/creds"
+	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
+	"github.com/okta-token-operator/okta-token-operator/internal/state"
+)
+
+// finalize revokes the grant when asked, deletes the state Secret and lets
+// the resource go. Revocation is tried a bounded number of times.
+func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaScopedToken) (ctrl.Result, error) {
+	key := client.ObjectKeyFromObject(obj)
+	if !controllerutil.ContainsFinalizer(obj, v1.Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	// Read live: the refresh token to revoke must be the current one.
+	s := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: r.StateNamespace, Name: state.SecretName(key)}, s)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, fmt.Errorf("reading the state Secret: %w", err)
+	}
+	if err == nil {
+		st := state.Decode(s)
+		g := st.Grant
+		revoke := obj.Spec.RevokeOnDelete == nil || *obj.Spec.RevokeOnDelete
+		if revoke && g != nil && g.RefreshToken != "" && obj.Spec.GrantType == v1.GrantAuthorizationCode {
+			if err := r.revoke(ctx, obj, g.RefreshToken); err != nil {
+				st.RevokeAttempts++
+				if st.RevokeAttempts < maxRevokeAttempts {
+					log.FromContext(ctx).Info("revoking the refresh token failed; retrying",
+						"attempt", st.RevokeAttempts, "error", err.Error())
+					state.Encode(st, s)
+					if err := r.Update(ctx, s); err != nil {
+						return ctrl.Result{}, fmt.Errorf("recording the failed revocation: %w", err)
+					}
+					return ctrl.Result{RequeueAfter: time.Duration(st.RevokeAttempts) * 2 * time.Second}, nil
+				}
+				r.eventf(obj, corev1.EventTypeWarning, v1.ReasonRevocationFailed,
+					"could not revoke the refresh token at Okta after %d attempts (%v); "+
+						"revoke the app's grants in the Okta Admin Console if needed", st.RevokeAttempts, err)
+			} else {
+				r.eventf(obj, corev1.EventTypeNormal, v1.ReasonRevoked, "the refresh token was revoked at Okta")
+			}
+		}
+		if err := r.Delete(ctx, s); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("deleting the state Secret: %w", err)
+		}
+	}
+	r.mem.forget(key)
+	metrics.Forget(obj.Namespace, obj.Name)
+	controllerutil.RemoveFinalizer(obj, v1.Finalizer)
+	if err := r.Update(ctx, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *OktaScopedTokenReconciler) revoke(ctx context.Context, obj *v1.OktaScopedToken, refreshToken string) error {
+	c, err := creds.Load(ctx, r.APIReader, obj)
+	if err != nil {
+		return err
+	}
+	ep, err := r.Discovery.Discover(ctx, obj.Spec.OktaDomain, obj.Spec.AuthorizationServerID)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return r.Okta.Revoke(ctx, ep, *c.App, refreshToken, "refresh_token")
+}
+
+// adoptLegacyState takes the grant of a ClientCredentials resource from the
+// state Secret an earlier version kept, when the token Secret does not
+// describe it yet: the upgrade then requests no new token.
+func (run *reconcileRun) adoptLegacyState(ctx context.Context) (outcome, error) {
+	if !controllerutil.ContainsFinalizer(run.obj, v1.Finalizer) {
+		return outcome{}, nil
+	}
+	s, err := run.r.cachedSecret(ctx, run.r.StateNamespace, state.SecretName(run.key))
+	if err != nil {
+		return outcome{}, fmt.Errorf("reading the state Secret: %w", err)
+	}
+	run.legacy = s
+	if s == nil || run.state.Grant != nil {
+		return outcome{}, nil
+	}
+	legacy := state.Decode(s)
+	if g := legacy.Grant; g.HasToken() {
+		g.IssuedAt, g.Expiry = g.IssuedAt.Truncate(time.Second), g.Expiry.Truncate(time.Second)
+		g.RefreshToken = ""
+		run.state = state.State{Grant: g, RenewHandled: legacy.RenewHandled}
+	}
+	return outcome{}, nil
+}
+
+// retireLegacyState deletes the state Secret and removes the finalizer of a
+// ClientCredentials resource, once its token Secret holds the grant.
+func (run *reconcileRun) retireLegacyState(ctx context.Context) (outcome, error) {
+	if !controllerutil.ContainsFinalizer(run.obj, v1.Finalizer) {
+		return outcome{}, nil
+	}
+	if run.state.Grant.HasToken() && (run.tokenSecret == nil || state.DecodeTokenSecret(run.tokenSecret).Grant == nil) {
+		// The grant is not in the token Secret yet (its write failed):
+		// keep the state Secret until it is.
+		return outcome{}, nil
+	}
+	if run.legacy != nil {
+		if err := run.r.Delete(ctx, run.legacy); client.IgnoreNotFound(err) != nil {
+			return outcome{}, fmt.Errorf("deleting the state Secret an earlier version kept: %w", err)
+		}
+	}
+	status := run.obj.Status.DeepCopy()
+	controllerutil.RemoveFinalizer(run.obj, v1.Finalizer)
+	if err := run.r.Update(ctx, run.obj); err != nil {
+		return outcome{}, fmt.Errorf("removing the finalizer an earlier version added: %w", err)
+	}
+	run.r.mem.writes.wrote(kindToken, run.obj)
+	run.obj.Status = *status
+	return outcome{}, nil
+}

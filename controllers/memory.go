@@ -1,0 +1,163 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+// What the reconciler keeps in memory. Everything that must survive a
+// restart lives in the resource's status, its token Secret or its state
+// Secret; what is here is a cache, and losing it (a restart, a new leader)
+// costs at most one extra pass or one backoff served in full, never a wrong
+// decision.
+
+import (
+	"sync"
+
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/state"
+)
+
+// writeLedger remembers the resourceVersion of each object this process
+// wrote, so the watch event its own write causes does not cost a pass. When
+// the ledger is lost, such an event costs one pass that finds nothing to do.
+type writeLedger struct {
+	mu sync.Mutex
+	rv map[ledgerKey]string
+}
+
+type ledgerKey struct {
+	kind string
+	types.NamespacedName
+}
+
+func keyOf(kind string, o client.Object) ledgerKey {
+	return ledgerKey{kind: kind, NamespacedName: client.ObjectKeyFromObject(o)}
+}
+
+// wrote records a write that returned o.
+func (l *writeLedger) wrote(kind string, o client.Object) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.rv == nil {
+		l.rv = map[ledgerKey]string{}
+	}
+	l.rv[keyOf(kind, o)] = o.GetResourceVersion()
+}
+
+// ownEvent says whether o, as an event delivers it, is this process's own
+// last write. The entry stays (several handlers may ask about one event)
+// until someone else's write is seen or the object is deleted.
+func (l *writeLedger) ownEvent(kind string, o client.Object) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := keyOf(kind, o)
+	rv, ok := l.rv[k]
+	if !ok {
+		return false
+	}
+	if rv == o.GetResourceVersion() {
+		return true
+	}
+	delete(l.rv, k)
+	return false
+}
+
+// forget drops what is known of a deleted object.
+func (l *writeLedger) forget(kind string, o client.Object) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.rv, keyOf(kind, o))
+}
+
+// keyed is a map from resource to V, safe for concurrent use.
+type keyed[V any] struct {
+	mu sync.Mutex
+	m  map[types.NamespacedName]V
+}
+
+func (k *keyed[V]) load(key types.NamespacedName) (V, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v, ok := k.m[key]
+	return v, ok
+}
+
+func (k *keyed[V]) store(key types.NamespacedName, v V) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil {
+		k.m = map[types.NamespacedName]V{}
+	}
+	k.m[key] = v
+}
+
+func (k *keyed[V]) delete(key types.NamespacedName) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.m, key)
+}
+
+// memory is everything the reconciler holds between passes.
+type memory struct {
+	writes writeLedger
+	// unpersisted holds tokens Okta issued whose state-Secret write failed,
+	// so the write is retried from memory while Okta's grace period still
+	// honours the refresh token it replaced. Lost with the process, the
+	// next manager refreshes with the stored (replaced) refresh token,
+	// which Okta accepts within its grace period.
+	unpersisted keyed[*state.Grant]
+	// failedWith is the version of the credentials Secret the last failed
+	// request was made with. When the Secret has changed since, the backoff
+	// the failure earned is skipped so a fix is tried at once. Lost, the
+	// backoff (kept in status) is served in full.
+	failedWith keyed[string]
+	// statusWritten is the last status this process patched onto a
+	// resource, with the resourceVersion it was patched onto: a pass that
+	// reads the resource at that version from a cache that has not seen the
+	// patch yet works from the status it wrote instead, and does not count,
+	// announce or patch the same thing twice. Lost, such a pass repeats one
+	// patch.
+	statusWritten keyed[writtenStatus]
+}
+
+type writtenStatus struct {
+	onto   string
+	status *v1.OktaScopedTokenStatus
+}
+
+// freshStatus replaces obj's status with the one this process wrote last
+// when obj was read from a cache behind that write.
+func (m *memory) freshStatus(obj *v1.OktaScopedToken) {
+	key := client.ObjectKeyFromObject(obj)
+	w, ok := m.statusWritten.load(key)
+	if !ok {
+		return
+	}
+	if w.onto == obj.ResourceVersion {
+		obj.Status = *w.status.DeepCopy()
+		return
+	}
+	m.statusWritten.delete(key)
+}
+
+// forget drops everything held for a resource that is gone.
+func (m *memory) forget(key types.NamespacedName) {
+	m.unpersisted.delete(key)
+	m.failedWith.delete(key)
+	m.statusWritten.delete(key)
+}

@@ -1,0 +1,335 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+// The OktaScopedToken reconciler watches OktaScopedTokens, the token Secrets
+// they own, their state Secrets in the operator's namespace and (as metadata
+// only) the Secrets their spec references. It decides whether a token is
+// needed (none yet, renewal due, a manual trigger, a replaced key), obtains
+// it the way the grant type says (a sign-in link for a person, a refresh, or
+// a client-credentials request), keeps what renews it where no workload can
+// read it, publishes the token to the token Secret, and reports in status.
+//
+// It reads from the informer cache. The one live read is the state Secret
+// right before a refresh token is spent (a stale copy could hold a refresh
+// token Okta has already replaced, and a replay makes Okta revoke the
+// grant); every write is guarded by the resourceVersion it was computed
+// from, so a pass that read a cache a moment behind fails with a conflict
+// and is retried, instead of undoing newer work. Between rotations a pass
+// reads nothing from the API server and writes nothing.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/creds"
+	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
+	"github.com/okta-token-operator/okta-token-operator/internal/okta"
+	"github.com/okta-token-operator/okta-token-operator/internal/state"
+)
+
+// OktaScopedTokenReconciler reconciles an OktaScopedToken object.
+type OktaScopedTokenReconciler struct {
+	// Client reads through the manager's cache, which holds the
+	// OktaScopedTokens and the Secrets the operator manages, and writes.
+	client.Client
+	// APIReader reads past the cache: the state Secret right before a
+	// refresh, and the user's credentials Secrets, whose data the operator
+	// does not cache.
+	APIReader client.Reader
+	// ReferencedSecrets is a metadata-only cache of the Secrets resources
+	// may reference (name and resourceVersion, nothing else): enough to
+	// know whether credentials changed without reading them.
+	ReferencedSecrets client.Reader
+	Recorder          recorder.EventRecorder
+	// EventLog logs every Event as it is recorded (the zero value discards).
+	EventLog  logr.Logger
+	Clock     clock.PassiveClock
+	Okta      *okta.Client
+	Discovery *okta.Discoverer
+	// StateNamespace holds the state Secrets.
+	StateNamespace string
+	// CallbackURL is the redirect URI registered with the Okta app.
+	CallbackURL string
+	// AuthorizationURLTTL is how long a sign-in URL stays valid.
+	AuthorizationURLTTL     time.Duration
+	MaxConcurrentReconciles int
+	// QueueClock, when set, drives the work queue's delays (tests).
+	QueueClock clock.WithTicker
+
+	mem memory
+}
+
+// Revocation on delete is tried this many times before the resource is let
+// go with a Warning event, so deletion never hangs on an unreachable Okta.
+const maxRevokeAttempts = 3
+
+// +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile runs one pass over one OktaScopedToken.
+func (r *OktaScopedTokenReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj := &v1.OktaScopedToken{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			metrics.Forget(req.Namespace, req.Name)
+			r.mem.forget(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, obj)
+	}
+	r.mem.freshStatus(obj)
+	run := &reconcileRun{r: r, obj: obj, key: req.NamespacedName, now: r.Clock.Now()}
+	var steps []step
+	if obj.Spec.GrantType == v1.GrantClientCredentials {
+		steps = []step{run.loadTokenSecret, run.adoptLegacyState, run.obtainToken, run.publishToken, run.retireLegacyState}
+	} else {
+		steps = []step{run.ensureFinalizer, run.loadState, run.persistUnpersisted, run.dropMismatchedGrant,
+			run.obtainToken, run.ensureSignIn, run.publishToken}
+	}
+	return run.run(ctx, steps)
+}
+
+// step is one stage of a pass. It returns an outcome to report (the zero
+// outcome, proceed, reports nothing) or an error from the API server, which
+// ends the pass and retries it with the work queue's backoff.
+type step func(context.Context) (outcome, error)
+
+// reconcileRun is one pass over one resource.
+type reconcileRun struct {
+	r   *OktaScopedTokenReconciler
+	obj *v1.OktaScopedToken
+	// before is the status as read, to patch only what changed.
+	before *v1.OktaScopedTokenStatus
+	key    types.NamespacedName
+	now    time.Time
+
+	// stateSecret and tokenSecret are the Secrets as this pass last read or
+	// wrote them (nil when missing).
+	stateSecret *corev1.Secret
+	tokenSecret *corev1.Secret
+	// state is the grant and bookkeeping: from the state Secret
+	// (AuthorizationCode) or the token Secret (ClientCredentials).
+	state state.State
+	// legacy is the state Secret an earlier version kept for a
+	// ClientCredentials resource, until it is retired.
+	legacy *corev1.Secret
+
+	creds     *creds.Credentials
+	endpoints *okta.Endpoints
+	// newToken is set when this pass obtained a token.
+	newToken bool
+}
+
+// run runs the steps in order. The first outcome that reports something is
+// the pass's; the steps after it still run (a failing rotation must not stop
+// the current token from being published). Status is patched once, at the
+// end, and only when it changed.
+func (run *reconcileRun) run(ctx context.Context, steps []step) (result ctrl.Result, err error) {
+	run.before = run.obj.Status.DeepCopy()
+	var final outcome
+	for _, s := range steps {
+		o, stepErr := s(ctx)
+		if stepErr != nil {
+			err = stepErr
+			break
+		}
+		if final.kind == proceed {
+			final = o
+		}
+	}
+	if err == nil {
+		result = run.summarize(final)
+	}
+	if patchErr := run.patchStatus(ctx); patchErr != nil {
+		err = errors.Join(err, patchErr)
+	}
+	metrics.Observe(run.obj)
+	return result, err
+}
+
+// ensureFinalizer keeps the resource until its grant is revoked and its state
+// Secret deleted (AuthorizationCode only: a client-credentials token has
+// neither).
+func (run *reconcileRun) ensureFinalizer(ctx context.Context) (outcome, error) {
+	if !controllerutil.AddFinalizer(run.obj, v1.Finalizer) {
+		return outcome{}, nil
+	}
+	status := run.obj.Status.DeepCopy()
+	if err := run.r.Update(ctx, run.obj); err != nil {
+		return outcome{}, fmt.Errorf("adding the finalizer: %w", err)
+	}
+	run.r.mem.writes.wrote(kindToken, run.obj)
+	// The update's answer carries the stored status; this pass keeps
+	// working on (and patches) the status it read.
+	run.obj.Status = *status
+	return outcome{}, nil
+}
+
+// credentials reads the client secret or private key, once per pass. It is
+// a live read: the cache does not hold the user's Secrets' data.
+func (run *reconcileRun) credentials(ctx context.Context) (*creds.Credentials, *outcome, error) {
+	if run.creds != nil {
+		return run.creds, nil, nil
+	}
+	c, err := creds.Load(ctx, run.r.APIReader, run.obj)
+	if ce, ok := errors.AsType[*creds.Error](err); ok {
+		o := stallOutcome(ce.Reason, ce.Message)
+		return nil, &o, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	run.creds = &c
+	return run.creds, nil, nil
+}
+
+// credentialsVersion is the resourceVersion of the referenced credentials
+// Secret, from the metadata cache: "" when it is missing there.
+func (run *reconcileRun) credentialsVersion(ctx context.Context) string {
+	ref := credentialsRef(run.obj)
+	if ref == "" || run.r.ReferencedSecrets == nil {
+		return ""
+	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	if err := run.r.ReferencedSecrets.Get(ctx, types.NamespacedName{Namespace: run.obj.Namespace, Name: ref}, m); err != nil {
+		return ""
+	}
+	return m.ResourceVersion
+}
+
+// credentialsRef is the name of the Secret the grant type's credentials
+// come from.
+func credentialsRef(obj *v1.OktaScopedToken) string {
+	if obj.Spec.GrantType == v1.GrantClientCredentials {
+		if r := obj.Spec.PrivateKeyRef; r != nil {
+			return r.Name
+		}
+		return ""
+	}
+	if r := obj.Spec.ClientSecretRef; r != nil {
+		return r.Name
+	}
+	return ""
+}
+
+// discover finds the authorization server's endpoints, once per pass.
+func (run *reconcileRun) discover(ctx context.Context) (*okta.Endpoints, *outcome) {
+	if run.endpoints != nil {
+		return run.endpoints, nil
+	}
+	ep, err := run.r.Discovery.Discover(ctx, run.obj.Spec.OktaDomain, run.obj.Spec.AuthorizationServerID)
+	if insecure, ok := errors.AsType[*okta.InsecureIssuerError](err); ok {
+		o := stallOutcome(v1.ReasonInsecureIssuer, insecure.Error())
+		return nil, &o
+	}
+	if err != nil {
+		// A discovery failure is a failed attempt like any other: it
+		// counts in the backoff, so a broken domain is not asked again on
+		// every pass.
+		o := run.failed(ctx, failure{reason: v1.ReasonDiscoveryFailed, message: fmt.Sprintf(
+			"cannot read the authorization server's metadata "+
+				"(check spec.oktaDomain and authorizationServerID): %v", err)})
+		return nil, &o
+	}
+	run.endpoints = &ep
+	return run.endpoints, nil
+}
+
+// loadState reads the state Secret from the cache; a missing one is an
+// empty state.
+func (run *reconcileRun) loadState(ctx context.Context) (outcome, error) {
+	s, err := run.r.cachedSecret(ctx, run.r.StateNamespace, state.SecretName(run.key))
+	if err != nil {
+		return outcome{}, fmt.Errorf("reading the state Secret: %w", err)
+	}
+	run.stateSecret = s
+	run.state = state.Decode(s)
+	return outcome{}, nil
+}
+
+// cachedSecret reads a managed Secret from the cache, nil when missing.
+func (r *OktaScopedTokenReconciler) cachedSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+	s := &corev1.Secret{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, s)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// saveState writes the state Secret, creating it when missing, and makes
+// the new state this pass's view. The update is guarded by the
+// resourceVersion this pass read: a pass racing another writer (the
+// callback) fails with a conflict instead of undoing its work.
+func (run *reconcileRun) saveState(ctx context.Context, next state.State) error {
+	s := run.stateSecret
+	if s == nil {
+		s = state.NewSecret(run.r.StateNamespace, run.key)
+		state.Encode(next, s)
+		if err := run.r.Create(ctx, s); err != nil {
+			return fmt.Errorf("creating the state Secret: %w", err)
+		}
+	} else {
+		s = s.DeepCopy()
+		state.Encode(next, s)
+		if err := run.r.Update(ctx, s); err != nil {
+			return fmt.Errorf("updating the state Secret: %w", err)
+		}
+	}
+	run.r.mem.writes.wrote(kindSecret, s)
+	run.stateSecret = s
+	run.state = next
+	return nil
+}
+
+func (run *reconcileRun) event(eventType, reason, format string, args ...any) {
+	run.r.eventf(run.obj, eventType, reason, format, args...)
+}
+
+// eventf records an Event and logs the same line.
+func (r *OktaScopedTokenReconciler) eventf(obj *v1.OktaScopedToken, eventType, reason, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	r.EventLog.Info(msg, "reason", reason, "type", eventType,
+		"oktascopedtoken", client.ObjectKeyFromObject(obj).String())
+	if r.Recorder != nil {
+		r.Recorder.Eventf(obj, nil, eventType, reason, reason, "%s", msg)
+	}
+}

@@ -1,0 +1,185 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+// What the reconciler watches, and which events are worth a pass. A pass
+// costs API reads and, when it changes something, writes; the events a pass
+// itself causes (its status patch, its Secret writes, its finalizer) carry
+// nothing it does not know, so they are filtered out here.
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/state"
+)
+
+// Kinds in the write ledger.
+const (
+	kindToken  = "OktaScopedToken"
+	kindSecret = "Secret"
+)
+
+// referencedSecretsIndex indexes OktaScopedTokens by the Secrets their spec
+// references (client secret or private key), so a change to such a Secret
+// finds its resources without a scan.
+const referencedSecretsIndex = "spec.referencedSecrets"
+
+func referencedSecrets(o client.Object) []string {
+	obj, ok := o.(*v1.OktaScopedToken)
+	if !ok {
+		return nil
+	}
+	var out []string
+	if r := obj.Spec.ClientSecretRef; r != nil {
+		out = append(out, r.Name)
+	}
+	if r := obj.Spec.PrivateKeyRef; r != nil {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
+// SetupWithManager sets up the controller with the Manager. referenced is
+// the source of the user's credentials Secrets (metadata only), mapped to
+// the resources that reference them with TokensReferencing.
+func (r *OktaScopedTokenReconciler) SetupWithManager(
+	mgr ctrl.Manager, referenced source.TypedSource[reconcile.Request],
+) error {
+	err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.OktaScopedToken{},
+		referencedSecretsIndex, referencedSecrets)
+	if err != nil {
+		return fmt.Errorf("indexing referenced Secrets: %w", err)
+	}
+	isStateSecret := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		return o.GetNamespace() == r.StateNamespace && o.GetLabels()[state.LabelRole] == state.RoleState
+	})
+	opts := controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}
+	if r.QueueClock != nil {
+		// Tests drive time with a fake clock; the work queue must follow
+		// it, or a RequeueAfter computed from fake time would wait in
+		// real time.
+		opts.NewQueue = func(
+			name string, rl workqueue.TypedRateLimiter[reconcile.Request],
+		) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+			return workqueue.NewTypedRateLimitingQueueWithConfig(rl, workqueue.TypedRateLimitingQueueConfig[reconcile.Request]{
+				Name: name, Clock: r.QueueClock,
+			})
+		}
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&v1.OktaScopedToken{}, builder.WithPredicates(r.worthAPass())).
+		Owns(&corev1.Secret{}, builder.WithPredicates(r.notOwnWrite(kindSecret))).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(stateSecretOwner),
+			builder.WithPredicates(isStateSecret, r.notOwnWrite(kindSecret))).
+		WithOptions(opts).
+		Named("oktascopedtoken")
+	if referenced != nil {
+		b = b.WatchesRawSource(referenced)
+	}
+	return b.Complete(r)
+}
+
+// worthAPass filters the resource's own events: an update that changed
+// only status (this operator's patch) or that this process wrote itself
+// (its finalizer) carries nothing new. Spec, labels, annotations (the
+// manual triggers), finalizers and deletion do.
+func (r *OktaScopedTokenReconciler) worthAPass() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, n := e.ObjectOld, e.ObjectNew
+			if r.mem.writes.ownEvent(kindToken, n) {
+				return false
+			}
+			return o.GetGeneration() != n.GetGeneration() ||
+				!maps.Equal(o.GetLabels(), n.GetLabels()) ||
+				!maps.Equal(o.GetAnnotations(), n.GetAnnotations()) ||
+				!equalStrings(o.GetFinalizers(), n.GetFinalizers()) ||
+				!o.GetDeletionTimestamp().Equal(n.GetDeletionTimestamp())
+		},
+		DeleteFunc: func(e event.DeleteEvent) bool {
+			r.mem.writes.forget(kindToken, e.Object)
+			return true
+		},
+	}
+}
+
+// notOwnWrite filters the events of Secrets this process has just written.
+func (r *OktaScopedTokenReconciler) notOwnWrite(kind string) predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc: func(e event.CreateEvent) bool { return !r.mem.writes.ownEvent(kind, e.Object) },
+		UpdateFunc: func(e event.UpdateEvent) bool { return !r.mem.writes.ownEvent(kind, e.ObjectNew) },
+		DeleteFunc: func(e event.DeleteEvent) bool {
+			r.mem.writes.forget(kind, e.Object)
+			return true
+		},
+	}
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TokensReferencing maps a user's Secret to the OktaScopedTokens that
+// reference it.
+func (r *OktaScopedTokenReconciler) TokensReferencing(ctx context.Context, o client.Object) []reconcile.Request {
+	var list v1.OktaScopedTokenList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{referencedSecretsIndex: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing OktaScopedTokens for a referenced Secret")
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for _, t := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&t)})
+	}
+	return out
+}
+
+func stateSecretOwner(_ context.Context, o client.Object) []reconcile.Request {
+	s, ok := o.(*corev1.Secret)
+	if !ok {
+		return nil
+	}
+	if owner, ok := state.Owner(s); ok {
+		return []reconcile.Request{{NamespacedName: owner}}
+	}
+	return nil
+}

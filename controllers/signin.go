@@ -1,0 +1,182 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+// The AuthorizationCode grant's person-facing half: the grant kept in the
+// state Secret, and the sign-in link published in status while a person
+// must sign in (no grant yet, a revoked grant, or a re-authorization asked
+// for). The callback (internal/callback) finishes the sign-in and stores the
+// grant; the next pass publishes it.
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/okta"
+	"github.com/okta-token-operator/okta-token-operator/internal/state"
+)
+
+// persistUnpersisted retries the write of a token Okta issued but an earlier
+// pass failed to store.
+func (run *reconcileRun) persistUnpersisted(ctx context.Context) (outcome, error) {
+	g, ok := run.r.mem.unpersisted.load(run.key)
+	if !ok {
+		return outcome{}, nil
+	}
+	next := run.state
+	next.Grant = g
+	next.RenewHandled = run.obj.Annotations[v1.AnnotationRenewRequestedAt]
+	next.GrantLost = ""
+	if err := run.saveState(ctx, next); err != nil {
+		return outcome{}, fmt.Errorf("storing the token issued earlier (kept in memory, retrying): %w", err)
+	}
+	run.r.mem.unpersisted.delete(run.key)
+	run.succeeded()
+	return outcome{}, nil
+}
+
+// dropMismatchedGrant drops a grant made for another domain, client, grant
+// type or scope set: it no longer answers the spec.
+func (run *reconcileRun) dropMismatchedGrant(ctx context.Context) (outcome, error) {
+	g := run.state.Grant
+	if g == nil || g.Fingerprint == state.Fingerprint(run.obj.Spec) {
+		return outcome{}, nil
+	}
+	next := run.state
+	next.Grant = nil
+	next.GrantLost = "the spec changed (domain, client, grant type or scopes), so the stored grant no longer applies"
+	if err := run.saveState(ctx, next); err != nil {
+		return outcome{}, err
+	}
+	run.event(corev1.EventTypeNormal, v1.ReasonGrantReset, "%s", next.GrantLost)
+	return outcome{}, nil
+}
+
+// ensureSignIn publishes a sign-in link while the grant needs a person: no
+// refresh token yet, a revoked grant, or a re-authorization requested. The
+// link is kept in the state Secret, so every pass and every replica shows
+// the same one until it expires.
+func (run *reconcileRun) ensureSignIn(ctx context.Context) (outcome, error) {
+	spec := run.obj.Spec
+	st := &run.obj.Status
+	g := run.state.Grant
+	reauth := run.obj.Annotations[v1.AnnotationReauthorizeRequestedAt]
+	reauthRequested := reauth != "" && reauth != run.state.ReauthorizeHandled
+	if g != nil && g.RefreshToken != "" && !reauthRequested && !run.state.ReauthorizeWanted {
+		st.AuthorizationURL = ""
+		st.AuthorizationExpiresAt = nil
+		if run.state.Pending != nil {
+			// A sign-in link made while the callback was storing a grant:
+			// nothing needs it now, so it must stop working.
+			next := run.state
+			next.Pending = nil
+			if err := run.saveState(ctx, next); err != nil {
+				return outcome{}, err
+			}
+		}
+		return outcome{}, nil
+	}
+	if c := run.state.Claimed; !c.IsZero() && run.now.Before(c.Add(state.ClaimTimeout)) {
+		// A person has signed in and the callback is exchanging the code:
+		// the conditions stand until it stores the grant or gives up.
+		return backoffOutcome(c.Add(state.ClaimTimeout)), nil
+	}
+	fp := state.Fingerprint(spec)
+	p := run.state.Pending
+	current := p != nil && !reauthRequested && p.Fingerprint == fp && p.RedirectURI == run.r.CallbackURL &&
+		run.now.Before(p.ExpiresAt) && p.AuthorizationURL != ""
+	if !current {
+		ep, o := run.discover(ctx)
+		if o != nil {
+			return *o, nil
+		}
+		login, err := okta.NewPendingLogin(run.now, run.r.AuthorizationURLTTL)
+		if err != nil {
+			return outcome{}, err
+		}
+		scopes := append([]string{"openid", "offline_access"}, spec.Scopes...)
+		next := run.state
+		next.Pending = &state.PendingLogin{
+			StateHash: login.StateHash, Verifier: login.Verifier, ExpiresAt: login.ExpiresAt,
+			RedirectURI: run.r.CallbackURL, Fingerprint: fp,
+			AuthorizationURL: okta.AuthCodeURL(*ep, spec.ClientID, run.r.CallbackURL, dedupe(scopes), login),
+		}
+		if reauthRequested {
+			next.ReauthorizeHandled = reauth
+			next.ReauthorizeWanted = true
+		}
+		// Guarded by the resourceVersion this pass read: a pass racing the
+		// callback fails with a conflict here instead of replacing a link
+		// someone may be using.
+		if err := run.saveState(ctx, next); err != nil {
+			return outcome{}, err
+		}
+		p = next.Pending
+	}
+	if st.AuthorizationURL == "" {
+		// The transition into needing a person, not every new link.
+		run.event(corev1.EventTypeNormal, v1.ReasonAuthorizationRequired,
+			"a person must sign in to grant %s: open status.authorizationURL before %s",
+			joinScopes(spec.Scopes), p.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	st.AuthorizationURL = p.AuthorizationURL
+	exp := metav1.NewTime(p.ExpiresAt)
+	st.AuthorizationExpiresAt = &exp
+
+	reason := v1.ReasonAuthorizationRequired
+	msg := "a person must sign in at status.authorizationURL to grant " + joinScopes(spec.Scopes)
+	if lost := run.state.GrantLost; lost != "" || (g != nil && g.RefreshToken == "") {
+		reason = v1.ReasonReauthorizationRequired
+		if lost != "" {
+			msg = lost + "; " + msg
+		}
+	}
+	if g.HasToken() && run.now.Before(g.Expiry) {
+		msg += fmt.Sprintf("; the current token stays in place until it expires at %s", g.Expiry.UTC().Format(time.RFC3339))
+	}
+	return signInOutcome(reason, msg, p.ExpiresAt), nil
+}
+
+// joinScopes writes scopes space-separated, the way OAuth 2.0 writes a scope
+// parameter (RFC 6749 section 3.3).
+func joinScopes(s []string) string {
+	return strings.Join(s, " ")
+}
+
+func dedupe(s []string) []string {
+	out := make([]string, 0, len(s))
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown user"
+	}
+	return s
+}

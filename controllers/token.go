@@ -1,0 +1,292 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+// Asking Okta for a token: a refresh (AuthorizationCode) or a
+// client-credentials request, when one is due and the last failure's backoff
+// allows it; and what a failed request means for the resource.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
+	"github.com/okta-token-operator/okta-token-operator/internal/okta"
+	"github.com/okta-token-operator/okta-token-operator/internal/policy"
+	"github.com/okta-token-operator/okta-token-operator/internal/state"
+)
+
+// obtainToken requests a token when one is due and the grant allows it
+// without a person: a refresh, or a client-credentials request.
+func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
+	spec := run.obj.Spec
+	clientCredentials := spec.GrantType == v1.GrantClientCredentials
+	if !clientCredentials && (run.state.Grant == nil || run.state.Grant.RefreshToken == "") {
+		return outcome{}, nil
+	}
+	why, o, err := run.tokenDue(ctx)
+	if o != nil || err != nil || why == policy.NotDue {
+		return deref(o), err
+	}
+	failures := policy.Failures{Attempts: run.obj.Status.FailedAttempts}
+	if t := run.obj.Status.NextAttemptTime; t != nil {
+		failures.NextAttempt = t.Time
+	}
+	if wait := policy.RetryNotBefore(failures, run.inputsChangedSinceFailure(ctx)); run.now.Before(wait) {
+		return backoffOutcome(wait), nil
+	}
+	if !clientCredentials {
+		// The refresh token is about to be spent: read the state Secret
+		// live, because a cached copy a moment behind could hold a refresh
+		// token Okta has already replaced, and decide again from it.
+		fresh, err := run.readStateLive(ctx)
+		if err != nil || !fresh {
+			return outcome{}, err
+		}
+		if why, o, err = run.tokenDue(ctx); o != nil || err != nil || why == policy.NotDue {
+			return deref(o), err
+		}
+	}
+	c, o, err := run.credentials(ctx)
+	if o != nil || err != nil {
+		return deref(o), err
+	}
+	ep, o := run.discover(ctx)
+	if o != nil {
+		return *o, nil
+	}
+	log.FromContext(ctx).V(1).Info("requesting a token", "why", string(why))
+	start := run.r.Clock.Now()
+	var tok *okta.Token
+	if clientCredentials {
+		tok, err = run.r.Okta.ClientCredentials(ctx, *ep, spec.ClientID, c.Key, spec.Scopes)
+	} else {
+		tok, err = run.r.Okta.Refresh(ctx, *ep, *c.App, run.state.Grant.RefreshToken)
+	}
+	metrics.TokenRequest(string(spec.GrantType), err, run.r.Clock.Since(start))
+	if err != nil {
+		return run.tokenRequestFailed(ctx, err)
+	}
+	origin := state.OriginRefresh
+	if clientCredentials {
+		origin = state.OriginMint
+	}
+	next := run.state
+	next.Grant = state.GrantFromToken(tok, spec, origin, run.state.Grant)
+	if c.Key != nil {
+		next.Grant.KeyThumbprint = c.Key.Thumbprint
+	}
+	next.Grant.CredentialsVersion = c.Version
+	next.RenewHandled = run.obj.Annotations[v1.AnnotationRenewRequestedAt]
+	next.GrantLost = ""
+	if clientCredentials {
+		// The token Secret is this grant's only record: publishing it is
+		// storing it.
+		run.state = next
+	} else if err := run.saveState(ctx, next); err != nil {
+		// The new refresh token is stored before the access token is
+		// published. If this write fails, the token waits in memory and
+		// the next pass retries the write while Okta's grace period still
+		// honours the refresh token it replaced.
+		run.r.mem.unpersisted.store(run.key, next.Grant)
+		return outcome{}, fmt.Errorf("storing the new token (kept in memory, retrying): %w", err)
+	}
+	run.succeeded()
+	return outcome{}, nil
+}
+
+// tokenDue decides whether a token is due from the grant this pass holds.
+// The private key is read only when the credentials Secret's version is not
+// the one the token was minted with: between rotations a pass reads nothing.
+func (run *reconcileRun) tokenDue(ctx context.Context) (policy.Why, *outcome, error) {
+	g := run.state.Grant
+	in := policy.DueInput{
+		RenewRequested: run.obj.Annotations[v1.AnnotationRenewRequestedAt],
+		Spec:           run.obj.Spec, UID: run.obj.UID, Now: run.now,
+	}
+	if g.HasToken() {
+		in.Token = policy.Token{Present: true, IssuedAt: g.IssuedAt, Expiry: g.Expiry,
+			KeyThumbprint: g.KeyThumbprint, RenewHandled: run.state.RenewHandled}
+		if run.obj.Spec.GrantType == v1.GrantClientCredentials && g.KeyThumbprint != "" &&
+			run.credentialsVersion(ctx) != g.CredentialsVersion {
+			c, o, err := run.credentials(ctx)
+			if o != nil || err != nil {
+				return policy.NotDue, o, err
+			}
+			in.KeyThumbprint = c.Key.Thumbprint
+		}
+	}
+	return policy.TokenDue(in), nil, nil
+}
+
+// readStateLive replaces this pass's state with the state Secret as the API
+// server has it. It reports false when the Secret is gone (the resource is
+// being deleted, or the state was lost): there is no refresh token to spend.
+func (run *reconcileRun) readStateLive(ctx context.Context) (bool, error) {
+	s := &corev1.Secret{}
+	if err := run.r.APIReader.Get(ctx, client.ObjectKeyFromObject(run.stateSecretOrNew()), s); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	run.stateSecret = s
+	run.state = state.Decode(s)
+	g := run.state.Grant
+	return g != nil && g.RefreshToken != "", nil
+}
+
+func (run *reconcileRun) stateSecretOrNew() *corev1.Secret {
+	if run.stateSecret != nil {
+		return run.stateSecret
+	}
+	return state.NewSecret(run.r.StateNamespace, run.key)
+}
+
+// inputsChangedSinceFailure says whether the spec or the credentials Secret
+// changed since the last failed request: the backoff it earned was earned
+// by what was there before.
+func (run *reconcileRun) inputsChangedSinceFailure(ctx context.Context) bool {
+	if run.obj.Status.ObservedGeneration != run.obj.Generation {
+		return true
+	}
+	if v, ok := run.r.mem.failedWith.load(run.key); ok {
+		return v != run.credentialsVersion(ctx)
+	}
+	return false
+}
+
+// succeeded clears the failure record after a token was obtained.
+func (run *reconcileRun) succeeded() {
+	st := &run.obj.Status
+	if st.FailedAttempts > 0 {
+		run.event(corev1.EventTypeNormal, v1.ReasonRecovered, "a token was issued again after %d failed attempts",
+			st.FailedAttempts)
+	}
+	run.newToken = true
+	st.FailedAttempts = 0
+	st.LastFailureTime = nil
+	st.NextAttemptTime = nil
+	run.r.mem.failedWith.delete(run.key)
+}
+
+// tokenRequestFailed sorts a failed request into what the user must know:
+// a grant that is gone (a person must sign in again), a failure retrying
+// cannot fix (Stalled), or one it may (Reconciling, with a backoff).
+func (run *reconcileRun) tokenRequestFailed(ctx context.Context, err error) (outcome, error) {
+	oe, ok := errors.AsType[*okta.Error](err)
+	if !ok {
+		oe = &okta.Error{Class: okta.Transient, Op: "requesting a token"}
+	}
+	spec := run.obj.Spec
+	switch oe.Class {
+	case okta.GrantInvalid:
+		// The grant is gone. Keep the current access token until it
+		// expires; a person must sign in again (ensureSignIn follows).
+		next := run.state
+		if next.Grant != nil {
+			g := *next.Grant
+			g.RefreshToken = ""
+			next.Grant = &g
+		}
+		next.GrantLost = fmt.Sprintf("Okta no longer accepts the refresh token (%s)", oe.Error())
+		if err := run.saveState(ctx, next); err != nil {
+			return outcome{}, err
+		}
+		run.event(corev1.EventTypeWarning, v1.ReasonReauthorizationRequired,
+			"%s; a person must sign in again at status.authorizationURL", next.GrantLost)
+		return outcome{}, nil
+	case okta.ClientInvalid:
+		hint := "check spec.clientID and the app's credentials in the referenced Secret"
+		if ref := spec.PrivateKeyRef; spec.GrantType == v1.GrantClientCredentials && ref != nil {
+			hint = fmt.Sprintf("check spec.clientID, that the app's public keys (JWKS) in Okta include the public half "+
+				"of the private key in Secret %s/%s key %q, and that spec.privateKeyRef.keyID names that key "+
+				"(Okta needs it once the app has more than one key)", run.obj.Namespace, ref.Name, ref.Key)
+		}
+		return run.failed(ctx, failure{reason: v1.ReasonInvalidClient, message: fmt.Sprintf("%s; %s", oe.Error(), hint),
+			permanent: true}), nil
+	case okta.ScopesRefused:
+		return run.failed(ctx, failure{reason: v1.ReasonScopesNotGranted, message: fmt.Sprintf(
+			"%s; grant %s to the app in the Okta Admin Console, Okta API Scopes tab", oe.Error(), joinScopes(spec.Scopes)),
+			permanent: true}), nil
+	case okta.RateLimited:
+		return run.failed(ctx, failure{reason: v1.ReasonRateLimited, message: oe.Error(), rateLimitReset: oe.RetryAt}), nil
+	case okta.Permanent:
+		return run.failed(ctx, failure{reason: v1.ReasonTokenRequestFailed, message: oe.Error(), permanent: true}), nil
+	}
+	return run.failed(ctx, failure{reason: v1.ReasonTokenRequestFailed, message: oe.Error()}), nil
+}
+
+// failure is a failed attempt as the user is told of it.
+type failure struct {
+	reason, message string
+	// permanent failures stall the resource: retrying cannot fix them.
+	permanent bool
+	// rateLimitReset is when Okta's rate limit resets, after a 429.
+	rateLimitReset time.Time
+}
+
+// failed records a failed attempt in status (it survives a restart there)
+// and says what the pass ends in. A Warning Event marks the transition into
+// failing, or to another failure, not every retry.
+func (run *reconcileRun) failed(ctx context.Context, f failure) outcome {
+	reason, msg := f.reason, f.message
+	st := &run.obj.Status
+	previous := failureReason(run.before)
+	st.FailedAttempts++
+	t := metav1.NewTime(run.now)
+	st.LastFailureTime = &t
+	next := metav1.NewTime(policy.NextAttempt(run.now, st.FailedAttempts, run.obj.UID, f.rateLimitReset))
+	st.NextAttemptTime = &next
+	run.r.mem.failedWith.store(run.key, run.credentialsVersion(ctx))
+	if previous != reason {
+		run.event(corev1.EventTypeWarning, v1.ReasonRotationFailed, "%s", msg)
+	}
+	if reason == v1.ReasonRateLimited {
+		msg = fmt.Sprintf("%s; waiting until %s before the next request", msg, next.UTC().Format(time.RFC3339))
+	}
+	if f.permanent {
+		return stallOutcome(reason, msg)
+	}
+	return retryOutcome(reason, msg, next.Time)
+}
+
+// failureReason is the reason of the failure a status reports, "" when it
+// reports none.
+func failureReason(st *v1.OktaScopedTokenStatus) string {
+	if st == nil || st.FailedAttempts == 0 {
+		return ""
+	}
+	for _, c := range st.Conditions {
+		if (c.Type == v1.ConditionStalled || c.Type == v1.ConditionReconciling) && c.Status == metav1.ConditionTrue {
+			return c.Reason
+		}
+	}
+	return ""
+}
+
+func deref(o *outcome) outcome {
+	if o == nil {
+		return outcome{}
+	}
+	return *o
+}
