@@ -22,10 +22,12 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 )
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
@@ -41,6 +43,11 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 			Grant:   &Grant{AccessToken: "at", Expiry: at, Scopes: []string{"okta.logs.read"}, Origin: OriginMint},
 			Pending: &PendingLogin{StateHash: "abc", ExpiresAt: at}, RenewHandled: "1", ReauthorizeHandled: "2", ReauthorizeWanted: true,
 			GrantLost: "Okta no longer accepts the refresh token",
+		},
+		"format 2 keys": {
+			Grant: &Grant{AccessToken: "at", RefreshToken: "rt", Expiry: at, Scopes: []string{"okta.logs.read"},
+				Origin: OriginRefresh, Rotations: 12, CredentialsVersion: "4711"},
+			RevokeAttempts: 2, Claimed: at,
 		},
 	}
 	for name, want := range tests {
@@ -118,5 +125,81 @@ func TestFingerprint(t *testing.T) {
 		if Fingerprint(s) == fp {
 			t.Errorf("%s kept the grant fingerprint; the old grant would be reused", name)
 		}
+	}
+}
+
+// TestDecodeFormat1: a state Secret written before the format was recorded
+// (the layout of v0.1, written by hand here key by key) is read by this code.
+func TestDecodeFormat1(t *testing.T) {
+	s := NewSecret("ns", types.NamespacedName{Namespace: "a", Name: "b"})
+	s.Data = map[string][]byte{
+		"grant-fingerprint": []byte("fp"), "refresh_token": []byte("rt"), "access_token": []byte("at"),
+		"token_type": []byte("Bearer"), "issued_at": []byte("2026-11-29T12:00:00.123456789Z"),
+		"expiry": []byte("2026-11-29T13:00:00.123456789Z"), "scope": []byte("openid okta.logs.read"),
+		"subject": []byte("ada@example.com"), "origin": []byte("refresh"),
+		"renew-requested-at-handled": []byte("r1"),
+	}
+	st := Decode(s)
+	if st.Grant == nil || st.Grant.RefreshToken != "rt" || st.Grant.Subject != "ada@example.com" ||
+		st.Grant.Rotations != 0 || st.RenewHandled != "r1" {
+		t.Fatalf("format 1 read as %+v / %+v", st, st.Grant)
+	}
+	Encode(st, s)
+	if string(s.Data["format"]) != Format {
+		t.Fatalf("written as format %q, want %q", s.Data["format"], Format)
+	}
+}
+
+func TestTokenSecretRoundTrip(t *testing.T) {
+	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	g := &Grant{Fingerprint: "fp", AccessToken: "at", TokenType: "Bearer", IssuedAt: at, Expiry: at.Add(time.Hour),
+		Scopes: []string{"okta.logs.read"}, Origin: OriginMint, KeyThumbprint: "kt", CredentialsVersion: "42", Rotations: 3}
+	secret := func() *corev1.Secret {
+		return &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Annotations: TokenSecretAnnotations(g, "r1")},
+			Data:       TokenSecretData(g),
+		}
+	}
+	got := DecodeTokenSecret(secret())
+	if !reflect.DeepEqual(got, State{Grant: g, RenewHandled: "r1"}) {
+		t.Fatalf("round trip:\n got %+v %+v\nwant %+v", got, got.Grant, g)
+	}
+	edits := map[string]func(*corev1.Secret){
+		"access token edited": func(s *corev1.Secret) { s.Data[v1.TokenSecretAccessToken] = []byte("pasted") },
+		"expiry edited":       func(s *corev1.Secret) { s.Data[v1.TokenSecretExpiry] = []byte("2099-01-01T00:00:00Z") },
+		"issue time edited":   func(s *corev1.Secret) { s.Annotations[AnnotationIssuedAt] = "2099-01-01T00:00:00Z" },
+		"key edited":          func(s *corev1.Secret) { s.Annotations[AnnotationKeyThumbprint] = "other" },
+		"no digest (an earlier version wrote it)": func(s *corev1.Secret) { delete(s.Annotations, AnnotationDigest) },
+	}
+	for name, edit := range edits {
+		t.Run(name, func(t *testing.T) {
+			s := secret()
+			edit(s)
+			if got := DecodeTokenSecret(s); got.Grant != nil {
+				t.Fatalf("an edited token Secret is trusted: %+v", got.Grant)
+			}
+		})
+	}
+	t.Run("other labels and annotations do not matter", func(t *testing.T) {
+		s := secret()
+		s.Annotations["team"] = "observability"
+		if got := DecodeTokenSecret(s); got.Grant == nil {
+			t.Fatal("a foreign annotation made the token untrusted")
+		}
+	})
+}
+
+func TestGrantFromTokenKeepsWholeSeconds(t *testing.T) {
+	issued := time.Date(2026, 11, 29, 12, 0, 0, 987654321, time.UTC)
+	tok := &okta.Token{AccessToken: "at", IssuedAt: issued, Expiry: issued.Add(time.Hour)}
+	g := GrantFromToken(tok, v1.OktaScopedTokenSpec{Scopes: []string{"okta.logs.read"}}, OriginMint, &Grant{Rotations: 4})
+	if !g.IssuedAt.Equal(issued.Truncate(time.Second)) || !g.Expiry.Equal(issued.Truncate(time.Second).Add(time.Hour)) {
+		t.Fatalf("issued %s, expiry %s: want whole seconds, the lifetime kept", g.IssuedAt, g.Expiry)
+	}
+	if g.Rotations != 5 {
+		t.Fatalf("rotations %d after a refresh of a grant with 4, want 5", g.Rotations)
+	}
+	if login := GrantFromToken(tok, v1.OktaScopedTokenSpec{}, OriginLogin, g); login.Rotations != 0 {
+		t.Fatalf("a sign-in starts counting again; got %d", login.Rotations)
 	}
 }

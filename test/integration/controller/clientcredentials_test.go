@@ -500,3 +500,29 @@ func TestClientCredentialsKeyRotation(t *testing.T) {
 		g.Expect(systemLogStatus(g, srv, f.accessToken(g))).To(Equal(http.StatusOK))
 	})
 }
+
+// TestClientCredentialsAPIWork counts what one new token costs the API
+// server — one read past the cache (the key), the token Secret, the status
+// and the first-token Event — and that a pass with nothing to do costs
+// nothing.
+func TestClientCredentialsAPIWork(t *testing.T) {
+	g := NewWithT(t)
+	f := serviceFixture(t, time.Minute, oktadev.Config{})
+	const clientID = "0oaservicecount"
+	f.addServiceApp(clientID, []string{"okta.logs.read"}, serviceAppJWK(serviceRSAKey(), "rsa-1"))
+	f.settle()
+	mark, reads, passes := f.api.mark(), f.api.readCount(), reconcileTotal()
+	obj := f.newServiceToken(clientID, encodePKCS8(serviceRSAKey()), "rsa-1")
+	waitForReady(t, obj)
+	f.settle()
+	g.Expect(countWrites(f.api.since(mark), obj)).To(Equal(map[string]int{
+		"POST token-secret": 1, "PATCH status": 1, "POST event": 1}))
+	g.Expect(f.api.readCount() - reads).To(Equal(1), "the private key is the one read past the cache")
+	g.Expect(reconcileTotal() - passes).To(BeNumerically("<=", 2), "the operator's own writes cost no pass")
+	g.Expect(f.requests.count(clientID)).To(Equal(1))
+
+	mark, reads = f.api.mark(), f.api.readCount()
+	f.poke()
+	g.Expect(f.api.since(mark)).To(BeEmpty(), "a pass with nothing to do writes nothing")
+	g.Expect(f.api.readCount() - reads).To(BeZero(), "and reads nothing past the cache")
+}

@@ -109,7 +109,7 @@ func TestRotationAtRenewalTime(t *testing.T) {
 func TestNoWritesBetweenRotations(t *testing.T) {
 	g := NewWithT(t)
 	f, cur := signedIn(t, fixtureOptions{})
-	mark := f.api.mark()
+	mark, reads := f.api.mark(), f.api.readCount()
 	base := f.srv.TokenRequests()
 	var rotations int64
 	end := f.clock.Now().Add(3*time.Hour + 10*time.Minute)
@@ -132,6 +132,9 @@ func TestNoWritesBetweenRotations(t *testing.T) {
 	n := int(rotations)
 	g.Expect(countWrites(f.api.since(mark), f.obj)).To(Equal(map[string]int{
 		"PUT state-secret": n, "PUT token-secret": n, "PATCH status": n}))
+	// Reads past the cache: the state Secret right before its refresh
+	// token is spent, and the client secret; nothing in between.
+	g.Expect(f.api.readCount() - reads).To(Equal(2 * n))
 }
 
 // TestRotationSurvivesAKillBeforeTheStateIsWritten: Okta has answered the
