@@ -19,7 +19,11 @@ limitations under the License.
 // hack/build-control-plane.sh), the Okta-compatible dev server, and the
 // operator with its callback on localhost. It applies a sample
 // OktaScopedToken, prints the sign-in URL, waits for the token, and keeps
-// running so the rotations can be watched. Ctrl-C stops everything.
+// running so the rotations can be watched. After a rotation it does what a
+// workload does with the token: it writes the token Secret's keys to files,
+// as the kubelet does for a pod that mounts the Secret, and reads the dev
+// server's System Log with them (internal/oktalogs, the library behind
+// cmd/oktalogs). Ctrl-C stops everything.
 //
 //	make demo                                  # sign in yourself in a browser
 //	make demo DEMO_ARGS='--login-as demo@example.com:Passw0rd! --exit-after-rotations 1'
@@ -48,6 +52,7 @@ import (
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/internal/oktalogs"
 	"github.com/okta-token-operator/okta-token-operator/internal/operator"
 	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
@@ -244,6 +249,17 @@ func run(ctx context.Context, d demo) error {
 
 `, (d.tokenTTL * 2 / 3).Round(time.Second), kubectl, kubeconfig, demoNamespace)
 
+	// The workload's side: the Secret's keys as files, read by a System Log
+	// reader that is never restarted; each rotation only rewrites the files.
+	tokenDir := filepath.Join(dir, obj.TokenSecretName())
+	logReader, err := oktalogs.New(oktalogs.Config{
+		OktaDomain: okta.Issuer(), Token: oktalogs.TokenFile{Path: tokenDir}, AllowHTTP: true,
+	})
+	if err != nil {
+		return err
+	}
+	logReads := 0
+
 	lastRotations := obj.Status.Rotations
 	for {
 		obj, err = waitFor(ctx, env, key, func(o *v1.OktaScopedToken) bool {
@@ -258,13 +274,75 @@ func run(ctx context.Context, d demo) error {
 		lastRotations = obj.Status.Rotations
 		say("rotated (%d): new token expires %s, next renewal %s", obj.Status.Rotations,
 			obj.Status.ExpiresAt.UTC().Format(time.RFC3339), obj.Status.RenewalTime.UTC().Format(time.RFC3339))
-		if d.exitAfter > 0 && int(obj.Status.Rotations) >= d.exitAfter {
+		done := d.exitAfter > 0 && int(obj.Status.Rotations) >= d.exitAfter
+		if done {
 			out, _ = k("get", "ost", "-n", demoNamespace)
 			fmt.Print(indent(out))
+		}
+		if err := readSystemLog(ctx, env, logReader, secretKey, tokenDir, logReads == 0); err != nil {
+			return err
+		}
+		logReads++
+		if done {
 			say("%d rotation(s) seen; done", obj.Status.Rotations)
 			return nil
 		}
 	}
+}
+
+// shownEvents is how many System Log events the demo prints.
+const shownEvents = 5
+
+// readSystemLog is a pod reading the System Log with the rotated token: the
+// token Secret's keys are written to files in tokenDir, as the kubelet
+// updates a mounted Secret, and the reader, which reads the token file before
+// every request, pages through GET /api/v1/logs until it has caught up. With
+// show it prints the newest events, otherwise only how many it read.
+func readSystemLog(ctx context.Context, env *testenv.Env, reader *oktalogs.Client,
+	secretKey types.NamespacedName, tokenDir string, show bool,
+) error {
+	var s corev1.Secret
+	if err := env.Client.Get(ctx, secretKey, &s); err != nil {
+		return fmt.Errorf("reading Secret %s: %w", secretKey, err)
+	}
+	if err := writeSecretFiles(tokenDir, &s); err != nil {
+		return err
+	}
+	var events []oktalogs.Event
+	if err := reader.Each(ctx, oktalogs.Query{Limit: 10}, func(e oktalogs.Event) error {
+		events = append(events, e)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("reading the System Log with the token from Secret %s: %w", secretKey, err)
+	}
+	if !show {
+		say("read %d System Log events with the rotated token (same reader, token file re-read)", len(events))
+		return nil
+	}
+	say("read %d System Log events with the rotated token from Secret %s (files in %s); the newest %d:",
+		len(events), secretKey, tokenDir, min(shownEvents, len(events)))
+	for _, e := range events[max(len(events)-shownEvents, 0):] {
+		fmt.Println("    " + e.Summary())
+	}
+	return nil
+}
+
+// writeSecretFiles writes each key of a Secret to a file of its name in dir,
+// each through a rename so that a reader never sees half a token.
+func writeSecretFiles(dir string, s *corev1.Secret) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for key, value := range s.Data {
+		tmp := filepath.Join(dir, "."+key+".tmp")
+		if err := os.WriteFile(tmp, value, 0o600); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, key)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func isReady(o *v1.OktaScopedToken) bool {

@@ -177,7 +177,15 @@ func syntheticLogEvents(now time.Time) []LogEvent {
 
 // handleLogs is GET /api/v1/logs, the System Log API, behind an okta.logs.read
 // access token. It honours since, until, limit, after and sortOrder, and pages
-// with Link headers (rel="self" and, when there is more, rel="next").
+// with Link headers (rel="self" always, rel="next" as below).
+//
+// Like Okta (https://developer.okta.com/docs/reference/api/system-log/#request-types)
+// it tells two kinds of request apart. A polling request (no until, ascending
+// order) is a stream with no last page: every answer has a next link, the
+// page after the newest event is empty, and its next link is the same cursor
+// again, so a poller that asks it later gets what was logged since. Any other
+// request (a bounded one, with since and until, or a descending one) ends:
+// its last page has no next link.
 func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
@@ -188,24 +196,28 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	now := s.clock.Now()
-	since, until := now.Add(-defaultLogsWindow), time.Time{}
+	until := time.Time{}
 	var err error
+	if v := q.Get("until"); v != "" {
+		if until, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			logsValidationError(w, "until", "The date format in your query is not recognized. Please enter dates using ISO 8601 string format.")
+			return
+		}
+	}
+	// since defaults to seven days before until, which defaults to now.
+	since := s.clock.Now().Add(-defaultLogsWindow)
+	if !until.IsZero() {
+		since = until.Add(-defaultLogsWindow)
+	}
 	if v := q.Get("since"); v != "" {
 		if since, err = time.Parse(time.RFC3339Nano, v); err != nil {
 			logsValidationError(w, "since", "The date format in your query is not recognized. Please enter dates using ISO 8601 string format.")
 			return
 		}
 	}
-	if v := q.Get("until"); v != "" {
-		if until, err = time.Parse(time.RFC3339Nano, v); err != nil {
-			logsValidationError(w, "until", "The date format in your query is not recognized. Please enter dates using ISO 8601 string format.")
-			return
-		}
-		if !since.Before(until) {
-			logsValidationError(w, "until", "The 'until' date must be after the 'since' date.")
-			return
-		}
+	if !until.IsZero() && !since.Before(until) {
+		logsValidationError(w, "until", "The 'until' date must be after the 'since' date.")
+		return
 	}
 	limit := defaultLogsLimit
 	if v := q.Get("limit"); v != "" {
@@ -223,7 +235,11 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		logsValidationError(w, "sortOrder", "The sortOrder must be ASCENDING or DESCENDING.")
 		return
 	}
+	polling := until.IsZero() && !descending
 
+	// The events are kept in the order they were recorded, which is also
+	// their published order, so a polling request's "persistence time" and
+	// a bounded request's published time select the same events here.
 	matching := make([]LogEvent, 0, len(s.logEvents))
 	for _, e := range s.logEvents {
 		published, _ := time.Parse(oktaTimeLayout, e.Published)
@@ -236,7 +252,8 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		slices.Reverse(matching)
 	}
 	// after is an opaque cursor; here, the uuid of the last event served.
-	if after := q.Get("after"); after != "" {
+	after := q.Get("after")
+	if after != "" {
 		i := slices.IndexFunc(matching, func(e LogEvent) bool { return e.UUID == after })
 		if i < 0 {
 			logsValidationError(w, "after", "The 'after' cursor is not valid for this query.")
@@ -254,10 +271,17 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		self += "?" + r.URL.RawQuery
 	}
 	w.Header().Add("Link", "<"+self+">; rel=\"self\"")
-	if len(matching) > len(page) {
+	if len(page) > 0 {
+		after = page[len(page)-1].UUID
+	}
+	// A polling request that found nothing new keeps its cursor: the same
+	// question, asked later, is answered with what was logged meanwhile.
+	if len(matching) > len(page) || polling {
 		next := url.Values{}
 		maps.Copy(next, q)
-		next.Set("after", page[len(page)-1].UUID)
+		if after != "" {
+			next.Set("after", after)
+		}
 		w.Header().Add("Link", "<"+s.Issuer()+r.URL.Path+"?"+next.Encode()+">; rel=\"next\"")
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -20,7 +20,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 )
@@ -102,8 +104,14 @@ func TestLogsAPIEventsAndPaging(t *testing.T) {
 	if len(all) != syntheticEvents {
 		t.Fatalf("got %d events, want %d", len(all), syntheticEvents)
 	}
-	if links := header.Values("Link"); len(links) != 1 || links[0] != "<"+env.url(pathLogs)+`>; rel="self"` {
-		t.Errorf("Link = %q, want only self", links)
+	// Without until the request is a polling one, whose pages never end:
+	// next picks up after the last event served.
+	wantLinks := []string{
+		"<" + env.url(pathLogs) + `>; rel="self"`,
+		"<" + env.url(pathLogs) + "?after=" + all[len(all)-1].UUID + `>; rel="next"`,
+	}
+	if links := header.Values("Link"); !slices.Equal(links, wantLinks) {
+		t.Errorf("Link = %q, want %q", links, wantLinks)
 	}
 	for i, e := range all {
 		if e.UUID == "" || e.EventType == "" || e.DisplayMessage == "" || e.Severity == "" ||
@@ -121,18 +129,21 @@ func TestLogsAPIEventsAndPaging(t *testing.T) {
 	t.Run("limit and after page through everything once", func(t *testing.T) {
 		var seen []LogEvent
 		next := env.url(pathLogs) + "?limit=10"
-		for pages := 0; next != ""; pages++ {
+		for pages := 0; ; pages++ {
 			if pages > 5 {
-				t.Fatal("paging does not end")
+				t.Fatal("paging does not reach an empty page")
 			}
 			events, header := get(next)
-			seen = append(seen, events...)
-			next = ""
-			for _, link := range header.Values("Link") {
-				if m := regexp.MustCompile(`^<([^>]+)>; rel="next"$`).FindStringSubmatch(link); m != nil {
-					next = m[1]
+			if len(events) == 0 {
+				// Caught up: a polling request still gets a next link,
+				// and it is the same cursor again.
+				if got := nextLink(header); got != next {
+					t.Errorf("the empty page's next link is %q, want the same cursor %q", got, next)
 				}
+				break
 			}
+			seen = append(seen, events...)
+			next = nextLink(header)
 		}
 		if len(seen) != len(all) {
 			t.Fatalf("paging returned %d events, want %d", len(seen), len(all))
@@ -172,6 +183,103 @@ func TestLogsAPIEventsAndPaging(t *testing.T) {
 			_ = json.Unmarshal(body, &apiErr)
 			if resp.StatusCode != http.StatusBadRequest || apiErr["errorCode"] != "E0000001" {
 				t.Errorf("%d %s", resp.StatusCode, body)
+			}
+		})
+	}
+}
+
+// nextLink is the target of an answer's rel="next" Link header, or "".
+func nextLink(header http.Header) string {
+	for _, link := range header.Values("Link") {
+		if m := regexp.MustCompile(`^<([^>]+)>; rel="next"$`).FindStringSubmatch(link); m != nil {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+// TestLogsAPIPollingAndBoundedRequests pages through each kind of System Log
+// request Okta documents and checks where the pages end: a polling request
+// (no until, ascending) never runs out of next links and answers an empty
+// page once caught up; a bounded request (since and until), a descending one
+// and one with until alone end at a page without a next link.
+func TestLogsAPIPollingAndBoundedRequests(t *testing.T) {
+	env := newTestEnv(t, Config{})
+	tok, _ := env.authorize("okta.logs.read")
+	get := func(rawURL string) ([]LogEvent, string) {
+		t.Helper()
+		resp, body := env.getWithToken(rawURL, tok.AccessToken)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", rawURL, resp.StatusCode, body)
+		}
+		var events []LogEvent
+		if err := json.Unmarshal(body, &events); err != nil {
+			t.Fatal(err)
+		}
+		return events, nextLink(resp.Header)
+	}
+	all, _ := get(env.url(pathLogs))
+
+	cases := map[string]struct {
+		query     string
+		wantPages []int
+		// wantEndless: the last page (empty) still has a next link, to
+		// the same cursor.
+		wantEndless bool
+		wantFirst   int // index in all of the first event served
+		descending  bool
+	}{
+		"polling from the start": {query: "limit=10", wantPages: []int{10, 10, 5, 0}, wantEndless: true},
+		"polling from since": {query: "limit=10&since=" + url.QueryEscape(all[20].Published),
+			wantPages: []int{5, 0}, wantEndless: true, wantFirst: 20},
+		"polling with nothing new yet": {query: "since=" + url.QueryEscape(
+			env.clock.Now().Add(time.Minute).UTC().Format(oktaTimeLayout)), wantPages: []int{0}, wantEndless: true},
+		"bounded": {query: "limit=10&since=" + url.QueryEscape(all[0].Published) + "&until=" +
+			url.QueryEscape(env.clock.Now().UTC().Format(oktaTimeLayout)), wantPages: []int{10, 10, 5}},
+		"bounded, last page full": {query: "limit=10&since=" + url.QueryEscape(all[0].Published) + "&until=" +
+			url.QueryEscape(all[20].Published), wantPages: []int{10, 10}},
+		"descending": {query: "limit=10&sortOrder=DESCENDING", wantPages: []int{10, 10, 5}, descending: true},
+		"until alone: since is seven days before": {query: "limit=10&until=" + url.QueryEscape(all[10].Published),
+			wantPages: []int{10}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var pages []int
+			var seen []LogEvent
+			request := env.url(pathLogs) + "?" + tc.query
+			for {
+				if len(pages) > len(tc.wantPages) {
+					t.Fatalf("more pages than %v: %v", tc.wantPages, pages)
+				}
+				events, next := get(request)
+				pages = append(pages, len(events))
+				seen = append(seen, events...)
+				if next == "" {
+					if tc.wantEndless {
+						t.Fatalf("a polling request's page %d has no next link", len(pages))
+					}
+					break
+				}
+				if len(events) == 0 && tc.wantEndless {
+					if next != request {
+						t.Errorf("the empty page's next link is %q, want the same cursor %q", next, request)
+					}
+					break
+				}
+				request = next
+			}
+			if !slices.Equal(pages, tc.wantPages) {
+				t.Errorf("page sizes %v, want %v", pages, tc.wantPages)
+			}
+			want := all[tc.wantFirst:]
+			if tc.descending {
+				want = slices.Clone(all)
+				slices.Reverse(want)
+			}
+			for i, e := range seen {
+				if e.UUID != want[i].UUID {
+					t.Fatalf("event %d is %s, want %s: every event once, in order", i, e.UUID, want[i].UUID)
+				}
 			}
 		})
 	}
