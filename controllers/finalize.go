@@ -43,6 +43,7 @@ import (
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 	"github.com/okta-token-operator/okta-token-operator/internal/creds"
 	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
+	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
@@ -59,12 +60,19 @@ func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaSc
 	if err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, fmt.Errorf("reading the state Secret: %w", err)
 	}
+	if err == nil && state.OwnerUID(s) != "" && state.OwnerUID(s) != obj.UID {
+		if owner, _ := state.Owner(s); owner != key {
+			// Another resource's state under a shortened name: not ours
+			// to revoke or delete.
+			err = apierrors.NewNotFound(corev1.Resource("secrets"), s.Name)
+		}
+	}
 	if err == nil {
 		st := state.Decode(s)
 		g := st.Grant
 		revoke := obj.Spec.RevokeOnDelete == nil || *obj.Spec.RevokeOnDelete
 		if revoke && g != nil && g.RefreshToken != "" && obj.Spec.GrantType == v1.GrantAuthorizationCode {
-			if err := r.revoke(ctx, obj, g.RefreshToken); err != nil {
+			if err := r.revokeGrant(ctx, obj, g); err != nil {
 				st.RevokeAttempts++
 				if st.RevokeAttempts < maxRevokeAttempts {
 					log.FromContext(ctx).Info("revoking the refresh token failed; retrying",
@@ -95,18 +103,37 @@ func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaSc
 	return ctrl.Result{}, nil
 }
 
-func (r *OktaScopedTokenReconciler) revoke(ctx context.Context, obj *v1.OktaScopedToken, refreshToken string) error {
-	c, err := creds.Load(ctx, r.APIReader, obj)
+// revokeGrant revokes a grant's refresh token where the grant was obtained,
+// whatever the spec says now: a spec pointed at another domain must not
+// make the operator send the refresh token (or the client secret) there.
+// The issuer must still be one the operator may talk to.
+func (r *OktaScopedTokenReconciler) revokeGrant(ctx context.Context, obj *v1.OktaScopedToken, g *state.Grant) error {
+	c, err := creds.Load(ctx, r.APIReader, obj, r.SecretPolicy)
 	if err != nil {
 		return err
 	}
-	ep, err := r.Discovery.Discover(ctx, obj.Spec.OktaDomain, obj.Spec.AuthorizationServerID)
-	if err != nil {
+	endpoint, clientID := g.RevocationEndpoint, g.ClientID
+	if g.Issuer == "" {
+		// A grant stored before grants were bound (state format 1): its
+		// issuer is the spec's only while the spec still describes it.
+		if g.Fingerprint != state.Fingerprint(obj.Spec) {
+			return fmt.Errorf("the grant was made for another domain or client than the spec names now, " +
+				"and where it was made was not recorded")
+		}
+		ep, err := r.Discovery.Discover(ctx, obj.Spec.OktaDomain, obj.Spec.AuthorizationServerID)
+		if err != nil {
+			return err
+		}
+		endpoint, clientID = ep.RevocationEndpoint, obj.Spec.ClientID
+	}
+	if err := r.Discovery.Domains.CheckURL(endpoint, r.Discovery.AllowInsecure); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return r.Okta.Revoke(ctx, ep, *c.App, refreshToken, "refresh_token")
+	app := *c.App
+	app.ID = clientID
+	return r.Okta.Revoke(ctx, okta.Endpoints{Issuer: g.Issuer, RevocationEndpoint: endpoint}, app, g.RefreshToken, "refresh_token")
 }
 
 // adoptLegacyState takes the grant of a ClientCredentials resource from the
@@ -151,10 +178,9 @@ func (run *reconcileRun) retireLegacyState(ctx context.Context) (outcome, error)
 	}
 	status := run.obj.Status.DeepCopy()
 	controllerutil.RemoveFinalizer(run.obj, v1.Finalizer)
-	if err := run.r.Update(ctx, run.obj); err != nil {
+	if err := run.write(kindToken, run.obj, func() error { return run.r.Update(ctx, run.obj) }); err != nil {
 		return outcome{}, fmt.Errorf("removing the finalizer an earlier version added: %w", err)
 	}
-	run.r.mem.writes.wrote(kindToken, run.obj)
 	run.obj.Status = *status
 	return outcome{}, nil
 }

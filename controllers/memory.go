@@ -33,11 +33,17 @@ import (
 )
 
 // writeLedger remembers the resourceVersion of each object this process
-// wrote, so the watch event its own write causes does not cost a pass. When
-// the ledger is lost, such an event costs one pass that finds nothing to do.
+// wrote, so the watch event its own write causes does not cost a pass. The
+// event may arrive before the write's answer: while a write is in flight,
+// the events of its object are held back, and when the answer shows one of
+// them was someone else's, the writing pass asks for another. When the
+// ledger is lost, an event of the operator's own costs one pass that finds
+// nothing to do.
 type writeLedger struct {
-	mu sync.Mutex
-	rv map[ledgerKey]string
+	mu       sync.Mutex
+	rv       map[ledgerKey]string
+	inflight map[ledgerKey]int
+	held     map[ledgerKey][]string
 }
 
 type ledgerKey struct {
@@ -49,23 +55,53 @@ func keyOf(kind string, o client.Object) ledgerKey {
 	return ledgerKey{kind: kind, NamespacedName: client.ObjectKeyFromObject(o)}
 }
 
-// wrote records a write that returned o.
-func (l *writeLedger) wrote(kind string, o client.Object) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func (l *writeLedger) init() {
 	if l.rv == nil {
-		l.rv = map[ledgerKey]string{}
+		l.rv, l.inflight, l.held = map[ledgerKey]string{}, map[ledgerKey]int{}, map[ledgerKey][]string{}
 	}
-	l.rv[keyOf(kind, o)] = o.GetResourceVersion()
 }
 
-// ownEvent says whether o, as an event delivers it, is this process's own
-// last write. The entry stays (several handlers may ask about one event)
-// until someone else's write is seen or the object is deleted.
-func (l *writeLedger) ownEvent(kind string, o client.Object) bool {
+// begin marks a write of o as in flight.
+func (l *writeLedger) begin(kind string, o client.Object) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.init()
+	l.inflight[keyOf(kind, o)]++
+}
+
+// end records the write's answer (o as written, or err). It reports whether
+// an event held back during the write was not this write's: that one still
+// needs a pass.
+func (l *writeLedger) end(kind string, o client.Object, err error) (missed bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := keyOf(kind, o)
+	if l.inflight[k]--; l.inflight[k] <= 0 {
+		delete(l.inflight, k)
+	}
+	if err == nil {
+		l.rv[k] = o.GetResourceVersion()
+	}
+	for _, rv := range l.held[k] {
+		missed = missed || err != nil || rv != o.GetResourceVersion()
+	}
+	delete(l.held, k)
+	return missed
+}
+
+// ownEvent says whether o, as an event delivers it, is this process's own
+// last write (or arrived while a write of it was in flight). The entry
+// stays — several handlers may ask about one event — until someone else's
+// write is seen or the object is deleted.
+func (l *writeLedger) ownEvent(kind string, o client.Object) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.init()
+	k := keyOf(kind, o)
+	if l.inflight[k] > 0 {
+		l.held[k] = append(l.held[k], o.GetResourceVersion())
+		return true
+	}
 	rv, ok := l.rv[k]
 	if !ok {
 		return false

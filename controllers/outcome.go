@@ -71,3 +71,13 @@ func backoffOutcome(at time.Time) outcome {
 func waitOutcome(reason, message string, at time.Time) outcome {
 	return outcome{kind: waiting, reason: reason, message: message, at: at}
 }
+
+// busyRetry is how soon a resource whose Okta host was busy is tried again.
+const busyRetry = 2 * time.Second
+
+// busyOutcome: the Okta host had as many of the operator's requests in
+// flight as allowed, so none was sent. Not a failure: the conditions stand
+// and the resource is tried again shortly.
+func busyOutcome(now time.Time) outcome {
+	return backoffOutcome(now.Add(busyRetry))
+}

@@ -47,6 +47,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
@@ -84,8 +85,15 @@ type OktaScopedTokenReconciler struct {
 	MaxConcurrentReconciles int
 	// QueueClock, when set, drives the work queue's delays (tests).
 	QueueClock clock.WithTicker
+	// SecretPolicy says which referenced Secrets may be read.
+	SecretPolicy creds.Policy
+	// WatchNamespaces are the namespaces this operator manages; empty
+	// means all.
+	WatchNamespaces []string
 
 	mem memory
+	// retrigger queues a resource again (see requeueNow).
+	retrigger chan event.GenericEvent
 }
 
 // Revocation on delete is tried this many times before the resource is let
@@ -189,10 +197,9 @@ func (run *reconcileRun) ensureFinalizer(ctx context.Context) (outcome, error) {
 		return outcome{}, nil
 	}
 	status := run.obj.Status.DeepCopy()
-	if err := run.r.Update(ctx, run.obj); err != nil {
+	if err := run.write(kindToken, run.obj, func() error { return run.r.Update(ctx, run.obj) }); err != nil {
 		return outcome{}, fmt.Errorf("adding the finalizer: %w", err)
 	}
-	run.r.mem.writes.wrote(kindToken, run.obj)
 	// The update's answer carries the stored status; this pass keeps
 	// working on (and patches) the status it read.
 	run.obj.Status = *status
@@ -205,7 +212,7 @@ func (run *reconcileRun) credentials(ctx context.Context) (*creds.Credentials, *
 	if run.creds != nil {
 		return run.creds, nil, nil
 	}
-	c, err := creds.Load(ctx, run.r.APIReader, run.obj)
+	c, err := creds.Load(ctx, run.r.APIReader, run.obj, run.r.SecretPolicy)
 	if ce, ok := errors.AsType[*creds.Error](err); ok {
 		o := stallOutcome(ce.Reason, ce.Message)
 		return nil, &o, nil
@@ -257,6 +264,14 @@ func (run *reconcileRun) discover(ctx context.Context) (*okta.Endpoints, *outcom
 		o := stallOutcome(v1.ReasonInsecureIssuer, insecure.Error())
 		return nil, &o
 	}
+	if notAllowed, ok := errors.AsType[*okta.DomainNotAllowedError](err); ok {
+		o := stallOutcome(v1.ReasonDomainNotAllowed, "spec.oktaDomain: "+notAllowed.Error())
+		return nil, &o
+	}
+	if okta.ClassOf(err) == okta.Busy {
+		o := busyOutcome(run.now)
+		return nil, &o
+	}
 	if err != nil {
 		// A discovery failure is a failed attempt like any other: it
 		// counts in the backoff, so a broken domain is not asked again on
@@ -277,8 +292,42 @@ func (run *reconcileRun) loadState(ctx context.Context) (outcome, error) {
 	if err != nil {
 		return outcome{}, fmt.Errorf("reading the state Secret: %w", err)
 	}
+	if s != nil {
+		if uid := state.OwnerUID(s); uid != "" && uid != run.obj.UID {
+			return run.foreignState(ctx, s)
+		}
+	}
 	run.stateSecret = s
 	run.state = state.Decode(s)
+	return outcome{}, nil
+}
+
+// foreignState handles a state Secret of this resource's name that another
+// resource wrote. Left behind by an earlier resource of the same name (its
+// finalizer was removed by hand), it is revoked where it was made and
+// deleted; the new resource starts without a grant. Written for another
+// resource whose name shortened to the same Secret name, it is left alone
+// and the resource stalls.
+func (run *reconcileRun) foreignState(ctx context.Context, s *corev1.Secret) (outcome, error) {
+	if owner, _ := state.Owner(s); owner != run.key {
+		return stallOutcome(v1.ReasonStateConflict, fmt.Sprintf("the state Secret %s/%s belongs to the OktaScopedToken %s; "+
+			"this resource cannot keep its grant there: give it a shorter name", s.Namespace, s.Name, owner)), nil
+	}
+	revoked := ""
+	if g := state.Decode(s).Grant; g != nil && g.RefreshToken != "" {
+		revoked = "; its grant was revoked at " + g.Issuer
+		if err := run.r.revokeGrant(ctx, run.obj, g); err != nil {
+			revoked = fmt.Sprintf("; revoking its grant failed (%v)", err)
+		}
+	}
+	if err := run.r.Delete(ctx, s, client.Preconditions{UID: &s.UID, ResourceVersion: &s.ResourceVersion}); client.IgnoreNotFound(err) != nil {
+		return outcome{}, fmt.Errorf("deleting the state Secret an earlier resource of this name left: %w", err)
+	}
+	run.event(corev1.EventTypeWarning, v1.ReasonStateConflict,
+		"the state Secret left by an earlier OktaScopedToken of this name (UID %s) was discarded%s; a new sign-in is needed",
+		state.OwnerUID(s), revoked)
+	run.stateSecret = nil
+	run.state = state.State{}
 	return outcome{}, nil
 }
 
@@ -302,22 +351,46 @@ func (r *OktaScopedTokenReconciler) cachedSecret(ctx context.Context, namespace,
 func (run *reconcileRun) saveState(ctx context.Context, next state.State) error {
 	s := run.stateSecret
 	if s == nil {
-		s = state.NewSecret(run.r.StateNamespace, run.key)
+		s = state.NewSecret(run.r.StateNamespace, run.key, run.obj.UID)
 		state.Encode(next, s)
-		if err := run.r.Create(ctx, s); err != nil {
+		if err := run.write(kindSecret, s, func() error { return run.r.Create(ctx, s) }); err != nil {
 			return fmt.Errorf("creating the state Secret: %w", err)
 		}
 	} else {
 		s = s.DeepCopy()
 		state.Encode(next, s)
-		if err := run.r.Update(ctx, s); err != nil {
+		// A Secret written before owner UIDs were recorded is adopted.
+		state.SetOwnerUID(s, run.obj.UID)
+		if err := run.write(kindSecret, s, func() error { return run.r.Update(ctx, s) }); err != nil {
 			return fmt.Errorf("updating the state Secret: %w", err)
 		}
 	}
-	run.r.mem.writes.wrote(kindSecret, s)
 	run.stateSecret = s
 	run.state = next
 	return nil
+}
+
+// write sends one write of o, tracked in the write ledger so the event it
+// causes costs no pass. An event of someone else's that arrived during the
+// write gets its pass: the resource is queued again.
+func (run *reconcileRun) write(kind string, o client.Object, send func() error) error {
+	run.r.mem.writes.begin(kind, o)
+	err := send()
+	if run.r.mem.writes.end(kind, o, err) {
+		run.r.requeueNow(run.obj)
+	}
+	return err
+}
+
+// requeueNow queues a resource again at once (its pass may still be
+// running: the queue runs it once more afterwards).
+func (r *OktaScopedTokenReconciler) requeueNow(obj *v1.OktaScopedToken) {
+	select {
+	case r.retrigger <- event.GenericEvent{Object: obj.DeepCopy()}:
+	default:
+		// Full: a burst of missed events, each of which the queue folds
+		// into one pass per resource anyway; the next timer catches up.
+	}
 }
 
 func (run *reconcileRun) event(eventType, reason, format string, args ...any) {

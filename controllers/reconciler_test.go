@@ -293,7 +293,7 @@ func TestClientCredentialsLegacyStateIsRetired(t *testing.T) {
 	ctx := context.Background()
 	obj := testResource()
 	controllerutil.AddFinalizer(obj, v1.Finalizer)
-	legacy := state.NewSecret("okta-token-operator-system", types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name})
+	legacy := state.NewSecret("okta-token-operator-system", types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}, "")
 	g := validGrant()
 	g.IssuedAt = g.IssuedAt.Add(123 * time.Millisecond) // format 1 kept nanoseconds
 	state.Encode(state.State{Grant: g, RenewHandled: "r1"}, legacy)

@@ -25,8 +25,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -80,8 +82,15 @@ func (r *OktaScopedTokenReconciler) SetupWithManager(
 	if err != nil {
 		return fmt.Errorf("indexing referenced Secrets: %w", err)
 	}
+	// State Secrets of resources this operator does not watch (another
+	// Deployment's namespaces, sharing the state namespace) are not its
+	// business.
 	isStateSecret := predicate.NewPredicateFuncs(func(o client.Object) bool {
-		return o.GetNamespace() == r.StateNamespace && o.GetLabels()[state.LabelRole] == state.RoleState
+		if o.GetNamespace() != r.StateNamespace || o.GetLabels()[state.LabelRole] != state.RoleState {
+			return false
+		}
+		owner, ok := state.Owner(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Annotations: o.GetAnnotations()}})
+		return ok && (len(r.WatchNamespaces) == 0 || slices.Contains(r.WatchNamespaces, owner.Namespace))
 	})
 	opts := controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}
 	if r.QueueClock != nil {
@@ -106,6 +115,8 @@ func (r *OktaScopedTokenReconciler) SetupWithManager(
 	if referenced != nil {
 		b = b.WatchesRawSource(referenced)
 	}
+	r.retrigger = make(chan event.GenericEvent, 1024)
+	b = b.WatchesRawSource(source.Channel(r.retrigger, &handler.EnqueueRequestForObject{}))
 	return b.Complete(r)
 }
 

@@ -63,13 +63,21 @@ func (run *reconcileRun) dropMismatchedGrant(ctx context.Context) (outcome, erro
 	if g == nil || g.Fingerprint == state.Fingerprint(run.obj.Spec) {
 		return outcome{}, nil
 	}
+	// Before anything is sent to the new domain, the old grant is revoked
+	// where it was made (once, best effort: it is dropped either way).
+	revoked := "it was revoked at " + g.Issuer
+	if g.RefreshToken == "" {
+		revoked = "it had no refresh token left to revoke"
+	} else if err := run.r.revokeGrant(ctx, run.obj, g); err != nil {
+		revoked = fmt.Sprintf("revoking it failed (%v); revoke the app's grants in the Okta Admin Console if needed", err)
+	}
 	next := run.state
 	next.Grant = nil
 	next.GrantLost = "the spec changed (domain, client, grant type or scopes), so the stored grant no longer applies"
 	if err := run.saveState(ctx, next); err != nil {
 		return outcome{}, err
 	}
-	run.event(corev1.EventTypeNormal, v1.ReasonGrantReset, "%s", next.GrantLost)
+	run.event(corev1.EventTypeNormal, v1.ReasonGrantReset, "%s; %s", next.GrantLost, revoked)
 	return outcome{}, nil
 }
 
@@ -119,7 +127,7 @@ func (run *reconcileRun) ensureSignIn(ctx context.Context) (outcome, error) {
 		next := run.state
 		next.Pending = &state.PendingLogin{
 			StateHash: login.StateHash, Verifier: login.Verifier, ExpiresAt: login.ExpiresAt,
-			RedirectURI: run.r.CallbackURL, Fingerprint: fp,
+			RedirectURI: run.r.CallbackURL, Fingerprint: fp, Nonce: login.Nonce,
 			AuthorizationURL: okta.AuthCodeURL(*ep, spec.ClientID, run.r.CallbackURL, dedupe(scopes), login),
 		}
 		if reauthRequested {

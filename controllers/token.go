@@ -99,6 +99,7 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
 		next.Grant.KeyThumbprint = c.Key.Thumbprint
 	}
 	next.Grant.CredentialsVersion = c.Version
+	next.Grant.BindTo(*ep, spec.ClientID)
 	next.RenewHandled = run.obj.Annotations[v1.AnnotationRenewRequestedAt]
 	next.GrantLost = ""
 	if clientCredentials {
@@ -159,7 +160,7 @@ func (run *reconcileRun) stateSecretOrNew() *corev1.Secret {
 	if run.stateSecret != nil {
 		return run.stateSecret
 	}
-	return state.NewSecret(run.r.StateNamespace, run.key)
+	return state.NewSecret(run.r.StateNamespace, run.key, run.obj.UID)
 }
 
 // inputsChangedSinceFailure says whether the spec or the credentials Secret
@@ -199,6 +200,8 @@ func (run *reconcileRun) tokenRequestFailed(ctx context.Context, err error) (out
 	}
 	spec := run.obj.Spec
 	switch oe.Class {
+	case okta.Busy:
+		return busyOutcome(run.now), nil
 	case okta.GrantInvalid:
 		// The grant is gone. Keep the current access token until it
 		// expires; a person must sign in again (ensureSignIn follows).

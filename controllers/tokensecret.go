@@ -147,13 +147,12 @@ func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) 
 		return nil, fmt.Errorf("setting the owner of the token Secret: %w", err)
 	}
 	if existing == nil {
-		if err := run.r.Create(ctx, desired); err != nil {
+		if err := run.write(kindSecret, desired, func() error { return run.r.Create(ctx, desired) }); err != nil {
 			if apierrors.IsAlreadyExists(err) {
 				return run.alreadyExists(ctx, name)
 			}
 			return nil, fmt.Errorf("creating the token Secret: %w", err)
 		}
-		run.r.mem.writes.wrote(kindSecret, desired)
 		run.tokenSecret = desired
 		return nil, nil
 	}
@@ -163,10 +162,9 @@ func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) 
 		equality.Semantic.DeepEqual(existing.OwnerReferences, desired.OwnerReferences) {
 		return nil, nil
 	}
-	if err := run.r.Update(ctx, desired); err != nil {
+	if err := run.write(kindSecret, desired, func() error { return run.r.Update(ctx, desired) }); err != nil {
 		return nil, fmt.Errorf("updating the token Secret: %w", err)
 	}
-	run.r.mem.writes.wrote(kindSecret, desired)
 	run.tokenSecret = desired
 	return nil, nil
 }

@@ -83,6 +83,7 @@ type SecretTemplate struct {
 // +kubebuilder:validation:XValidation:rule="self.grantType != 'ClientCredentials' || has(self.privateKeyRef)",message="privateKeyRef is required when grantType is ClientCredentials: name the Secret that holds the Okta service app's private key (PEM)"
 // +kubebuilder:validation:XValidation:rule="self.grantType != 'ClientCredentials' || !has(self.clientSecretRef)",message="clientSecretRef is not used with grantType ClientCredentials: Okta service apps authenticate with privateKeyRef (private_key_jwt)"
 // +kubebuilder:validation:XValidation:rule="self.grantType != 'AuthorizationCode' || !has(self.privateKeyRef)",message="privateKeyRef is only used with grantType ClientCredentials"
+// +kubebuilder:validation:XValidation:rule="self.grantType == 'AuthorizationCode' || !has(self.allowedSubjects)",message="allowedSubjects applies to grantType AuthorizationCode: no person signs in for a ClientCredentials token"
 // +kubebuilder:validation:XValidation:rule="self.grantType != 'ClientCredentials' || self.scopes.all(s, !s.endsWith('.self') && s != 'openid' && s != 'offline_access' && s != 'profile' && s != 'email')",message="grantType ClientCredentials cannot request user scopes: remove openid, profile, email, offline_access and any *.self scope"
 type OktaScopedTokenSpec struct {
 	// oktaDomain is the base URL of the Okta org, such as
@@ -173,6 +174,20 @@ type OktaScopedTokenSpec struct {
 	// +kubebuilder:validation:Maximum=95
 	// +optional
 	RenewBeforePercentage *int32 `json:"renewBeforePercentage,omitempty"`
+
+	// allowedSubjects limits who may complete a sign-in (AuthorizationCode
+	// only): Okta user ids (sub), logins or emails, or every login of a
+	// domain, "*@example.com", or of its subdomains, "*@*.example.com".
+	// Who signed in is read from the verified ID token. A sign-in by anyone
+	// else stores nothing, and the link stays valid for the right person.
+	// Empty: anyone who can sign in to the Okta app.
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.all(s, !s.contains('*') || s.matches('^[*]@([*][.])?[A-Za-z0-9-]+([.][A-Za-z0-9-]+)+$'))",message="allowedSubjects: a wildcard is allowed only as the whole local part, *@example.com, or for subdomains, *@*.example.com"
+	// +listType=set
+	// +optional
+	AllowedSubjects []string `json:"allowedSubjects,omitempty"`
 
 	// revokeOnDelete revokes the refresh token at Okta when the resource is
 	// deleted. Defaults to true.

@@ -42,6 +42,10 @@ const (
 	ReasonRateLimited             = "RateLimited"
 	ReasonProgressing             = "Progressing"
 	ReasonSecretConflict          = "SecretConflict"
+	ReasonDomainNotAllowed        = "DomainNotAllowed"
+	ReasonSecretNotUsable         = "SecretNotUsable"
+	ReasonStateConflict           = "StateConflict"
+	ReasonSubjectNotAllowed       = "SubjectNotAllowed"
 )
 
 // Reasons of the Events the operator records. Events mark transitions — the
@@ -71,6 +75,10 @@ const (
 	// so it cannot carry an owner reference).
 	LabelOwnerNamespace = "oktatoken.dev/owner-namespace"
 	LabelOwnerName      = "oktatoken.dev/owner-name"
+
+	// LabelAllowReference marks a Secret that OktaScopedTokens may reference
+	// when the operator runs with --require-secret-label.
+	LabelAllowReference = "oktatoken.dev/allow-reference"
 
 	// LabelShard assigns an OktaScopedToken to the operator Deployment
 	// started with --shard=<value>; without it, the one started without

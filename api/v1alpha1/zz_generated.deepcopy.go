@@ -117,6 +117,11 @@ func (in *OktaScopedTokenSpec) DeepCopyInto(out *OktaScopedTokenSpec) {
 		*out = new(int32)
 		**out = **in
 	}
+	if in.AllowedSubjects != nil {
+		in, out := &in.AllowedSubjects, &out.AllowedSubjects
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.RevokeOnDelete != nil {
 		in, out := &in.RevokeOnDelete, &out.RevokeOnDelete
 		*out = new(bool)

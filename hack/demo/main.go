@@ -171,6 +171,9 @@ func run(ctx context.Context, d demo) error {
 	mgr, err := operator.New(env.Config, operator.Options{
 		CallbackListener: cl, CallbackURL: callbackURL, StateNamespace: stateNamespace,
 		AllowInsecureIssuers: true, Logger: &logger,
+		// The dev server is an Okta org on loopback: the operator may
+		// send credentials to it because it is told so.
+		OktaDomains: []string{"127.0.0.1"},
 	})
 	if err != nil {
 		return err

@@ -95,7 +95,7 @@ func newFuzzTarget() (*fuzzTarget, error) {
 	grant := state.Grant{Fingerprint: state.Fingerprint(obj.Spec), RefreshToken: "stored-refresh-token-value",
 		AccessToken: "stored-access-token-value", TokenType: "Bearer", IssuedAt: now, Expiry: now.Add(time.Hour),
 		Scopes: []string{"okta.logs.read"}, Origin: state.OriginLogin}
-	secret := state.NewSecret(fuzzStateNamespace, key)
+	secret := state.NewSecret(fuzzStateNamespace, key, "")
 	state.Encode(state.State{Grant: &grant, Pending: &state.PendingLogin{StateHash: okta.HashState(fuzzLiveState),
 		Verifier: "verifier", ExpiresAt: now.Add(24 * time.Hour), RedirectURI: callbackURL, Fingerprint: grant.Fingerprint}}, secret)
 	if err := v1.AddToScheme(scheme.Scheme); err != nil {

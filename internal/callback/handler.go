@@ -35,6 +35,7 @@ import (
 	"github.com/okta-token-operator/okta-token-operator/internal/creds"
 	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
+	"github.com/okta-token-operator/okta-token-operator/internal/policy"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
@@ -106,9 +107,9 @@ func (s *Server) handle(r *http.Request) (outcome, types.NamespacedName) {
 	case code == "":
 		out = badRequest("The redirect has neither a code nor an error. Open the sign-in link from the resource's status.authorizationURL again; the operator has published a new one.")
 	default:
-		out = s.exchange(r.Context(), owner, pending, code)
+		out = s.exchange(r.Context(), owner, state.OwnerUID(secret), pending, code)
 	}
-	if out.result != "success" {
+	if out.result != "success" && out.result != "subject_refused" {
 		// The claim ends without a grant: the reconciler publishes a new
 		// link for the next try.
 		s.release(r.Context(), owner)
@@ -177,18 +178,19 @@ func (s *Server) claim(ctx context.Context, hash string) (*state.PendingLogin, *
 
 // exchange trades the code for tokens and stores them in the state Secret;
 // the reconciler publishes the token Secret from there.
-func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, p *state.PendingLogin, code string) outcome {
+func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, ownerUID types.UID, p *state.PendingLogin, code string) outcome {
 	obj := &v1.OktaScopedToken{}
-	if err := s.APIReader.Get(ctx, owner, obj); err != nil {
+	if err := s.APIReader.Get(ctx, owner, obj); err != nil || (ownerUID != "" && obj.UID != ownerUID) {
 		return outcome{http.StatusNotFound, "resource_gone", page{
-			Title:   "The token resource is gone",
-			Message: fmt.Sprintf("The OktaScopedToken %s no longer exists, so no token was stored.", owner),
+			Title: "The token resource is gone",
+			Message: fmt.Sprintf("The OktaScopedToken %s this link was made for no longer exists "+
+				"(it may have been deleted and created again), so no token was stored.", owner),
 		}}
 	}
 	if p.Fingerprint != state.Fingerprint(obj.Spec) {
 		return badRequest(fmt.Sprintf("The OktaScopedToken %s changed (domain, client or scopes) after this link was made. Sign in again with the new link in its status.authorizationURL.", owner))
 	}
-	c, err := creds.Load(ctx, s.APIReader, obj)
+	c, err := creds.Load(ctx, s.APIReader, obj, s.SecretPolicy)
 	if err != nil || c.App == nil {
 		return unavailable(fmt.Sprintf("The operator cannot read the app's client secret for %s: %v", owner, safeErr(err)))
 	}
@@ -209,9 +211,33 @@ func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, p *st
 		}
 		return badGateway(fmt.Sprintf("Okta could not be reached to finish the sign-in (%v). No token was stored for %s. Sign in again with the new link in its status.authorizationURL.", err, owner))
 	}
+	// Who signed in is taken from the ID token once it verifies, never
+	// from an unchecked claim: it decides who may grant the token.
+	id, err := s.Okta.VerifyIDToken(ctx, ep, obj.Spec.ClientID, tok.IDToken, p.Nonce)
+	if err != nil {
+		s.revokeIssued(ctx, ep, *c.App, tok, owner)
+		return badGateway(fmt.Sprintf("%v. No token was stored for %s. Sign in again with the new link in its status.authorizationURL.", err, owner))
+	}
+	if allowed := obj.Spec.AllowedSubjects; !policy.SubjectAllowed(allowed, id.Subject, id.Email, id.Username) {
+		// The tokens this person's sign-in earned are revoked, and the
+		// link stays usable by the right person until it expires.
+		s.revokeIssued(ctx, ep, *c.App, tok, owner)
+		s.reopen(ctx, owner, p)
+		s.eventf(obj, corev1.EventTypeWarning, v1.ReasonSubjectNotAllowed,
+			"%s signed in, but this token must be granted by one of %s; nothing was stored and the sign-in link stays valid",
+			id.Name(), strings.Join(allowed, ", "))
+		return outcome{http.StatusForbidden, "subject_refused", page{
+			Title: "You may not grant this token",
+			Message: fmt.Sprintf("You signed in as %s; the token %s must be granted by one of: %s. Nothing was stored.",
+				orDash(id.Name()), owner, strings.Join(allowed, ", ")),
+			Hint: "Sign out of Okta, then open the same link again and sign in as one of them; it stays valid until it expires.",
+		}}
+	}
 	// The spec's fingerprint is the pending sign-in's: checked above.
 	grant := state.GrantFromToken(tok, obj.Spec, state.OriginLogin, nil)
-	if err := s.store(ctx, owner, grant); err != nil {
+	grant.BindTo(ep, obj.Spec.ClientID)
+	grant.Subject = id.Name()
+	if err := s.store(ctx, owner, obj.UID, grant); err != nil {
 		s.Log.Error(err, "storing the token after sign-in", "oktascopedtoken", owner.String())
 		return unavailable(fmt.Sprintf("Okta issued a token but the operator could not store it for %s. Sign in again with the new link in its status.authorizationURL.", owner))
 	}
@@ -226,7 +252,7 @@ func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, p *st
 		Facts: []fact{
 			{"Token", fmt.Sprintf("%s/%s", owner.Namespace, owner.Name)},
 			{"Secret", fmt.Sprintf("%s/%s", owner.Namespace, obj.TokenSecretName())},
-			{"Signed in as", orDash(tok.Subject)},
+			{"Signed in as", orDash(id.Name())},
 			{"Scopes granted", joinOrDash(grant.Scopes)},
 			{"Expires", tok.Expiry.UTC().Format(time.RFC1123)},
 		},
@@ -234,14 +260,62 @@ func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, p *st
 	}}
 }
 
+// revokeIssued revokes the tokens a refused sign-in earned, best effort.
+func (s *Server) revokeIssued(ctx context.Context, ep okta.Endpoints, app okta.ClientSecret, tok *okta.Token, owner types.NamespacedName) {
+	for hint, t := range map[string]string{"refresh_token": tok.RefreshToken, "access_token": tok.AccessToken} {
+		if t == "" {
+			continue
+		}
+		if err := s.Okta.Revoke(ctx, ep, app, t, hint); err != nil {
+			s.Log.Info("revoking a token of a refused sign-in failed", "oktascopedtoken", owner.String(),
+				"tokenType", hint, "error", err.Error())
+		}
+	}
+}
+
+// reopen puts a refused sign-in back, so its link works for the next
+// person until it expires.
+func (s *Server) reopen(ctx context.Context, owner types.NamespacedName, p *state.PendingLogin) {
+	key := types.NamespacedName{Namespace: s.StateNamespace, Name: state.SecretName(owner)}
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		secret := &corev1.Secret{}
+		if err := s.APIReader.Get(ctx, key, secret); err != nil {
+			return err
+		}
+		st := state.Decode(secret)
+		if st.Pending != nil {
+			// A newer link was made meanwhile; it wins.
+			return nil
+		}
+		st.Pending = p
+		st.Claimed = time.Time{}
+		state.Encode(st, secret)
+		return s.Client.Update(ctx, secret)
+	})
+	if err != nil {
+		s.Log.Error(err, "reopening a refused sign-in; a new link follows when the claim expires", "oktascopedtoken", owner.String())
+	}
+}
+
+func (s *Server) eventf(obj *v1.OktaScopedToken, eventType, reason, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.Log.Info(msg, "reason", reason, "type", eventType, "oktascopedtoken", client.ObjectKeyFromObject(obj).String())
+	if s.Recorder != nil {
+		s.Recorder.Eventf(obj, nil, eventType, reason, reason, "%s", msg)
+	}
+}
+
 // store writes the new grant into the state Secret, retrying on conflict
 // with the reconciler's own writes.
-func (s *Server) store(ctx context.Context, owner types.NamespacedName, grant *state.Grant) error {
+func (s *Server) store(ctx context.Context, owner types.NamespacedName, uid types.UID, grant *state.Grant) error {
 	key := types.NamespacedName{Namespace: s.StateNamespace, Name: state.SecretName(owner)}
 	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		secret := &corev1.Secret{}
 		if err := s.APIReader.Get(ctx, key, secret); err != nil {
 			return err
+		}
+		if owned := state.OwnerUID(secret); owned != "" && owned != uid {
+			return fmt.Errorf("the state Secret now belongs to another OktaScopedToken of this name")
 		}
 		st := state.Decode(secret)
 		st.Grant = grant
@@ -303,6 +377,8 @@ func badGateway(msg string) outcome {
 }
 
 func oktaRefused(code, description string, owner types.NamespacedName) outcome {
+	// Both come from the browser's query string: anyone can send anything.
+	code, description = okta.Sanitize(code, 64), okta.Sanitize(description, 400)
 	msg := fmt.Sprintf("Okta answered %q", code)
 	if description != "" {
 		msg += ": " + description

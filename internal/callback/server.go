@@ -36,7 +36,9 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
+	"github.com/okta-token-operator/okta-token-operator/internal/creds"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 )
 
@@ -56,6 +58,10 @@ type Server struct {
 	StateNamespace string
 	CallbackURL    string
 	Log            logr.Logger
+	// SecretPolicy says which referenced Secrets may be read.
+	SecretPolicy creds.Policy
+	// Recorder records Events about resources (a refused sign-in).
+	Recorder recorder.EventRecorder
 
 	ready atomic.Bool
 }

@@ -51,16 +51,33 @@ type Credentials struct {
 	Version string
 }
 
+// Policy is what the operator may read.
+type Policy struct {
+	// RequireLabel reads only Secrets labelled
+	// oktatoken.dev/allow-reference=true.
+	RequireLabel bool
+}
+
+// refusedTypes are Secret types a resource may never reference: their
+// values are credentials to the cluster or to registries, not to Okta, and
+// the operator would send them to Okta's token endpoint.
+var refusedTypes = map[corev1.SecretType]bool{
+	corev1.SecretTypeServiceAccountToken: true,
+	corev1.SecretTypeBootstrapToken:      true,
+	corev1.SecretTypeDockerConfigJson:    true,
+	corev1.SecretTypeDockercfg:           true,
+}
+
 // Load reads the referenced Secret key. reader should be uncached: the
 // referenced Secrets are the user's, not labelled for the operator's cache.
-func Load(ctx context.Context, reader client.Reader, obj *v1.OktaScopedToken) (Credentials, error) {
+func Load(ctx context.Context, reader client.Reader, obj *v1.OktaScopedToken, p Policy) (Credentials, error) {
 	switch obj.Spec.GrantType {
 	case v1.GrantClientCredentials:
 		ref := obj.Spec.PrivateKeyRef
 		if ref == nil {
 			return Credentials{}, &Error{Reason: v1.ReasonInvalidSpec, Message: "privateKeyRef is required for grantType ClientCredentials"}
 		}
-		data, version, err := read(ctx, reader, obj.Namespace, ref.SecretKeyReference)
+		data, version, err := read(ctx, reader, obj.Namespace, ref.SecretKeyReference, p)
 		if err != nil {
 			return Credentials{}, err
 		}
@@ -75,7 +92,7 @@ func Load(ctx context.Context, reader client.Reader, obj *v1.OktaScopedToken) (C
 		if ref == nil {
 			return Credentials{}, &Error{Reason: v1.ReasonInvalidSpec, Message: "clientSecretRef is required for grantType AuthorizationCode"}
 		}
-		data, version, err := read(ctx, reader, obj.Namespace, *ref)
+		data, version, err := read(ctx, reader, obj.Namespace, *ref, p)
 		if err != nil {
 			return Credentials{}, err
 		}
@@ -83,20 +100,31 @@ func Load(ctx context.Context, reader client.Reader, obj *v1.OktaScopedToken) (C
 	}
 }
 
-func read(ctx context.Context, reader client.Reader, namespace string, ref v1.SecretKeyReference) ([]byte, string, error) {
+// read reads one key of a Secret in the resource's namespace. Whatever
+// keeps it from being used — no such Secret, no such key, a type or Secret
+// the operator never reads, a missing label — gets the same message, which
+// names only what the spec says: a person who may write OktaScopedTokens
+// but not read Secrets learns nothing about the namespace's Secrets from it.
+func read(ctx context.Context, reader client.Reader, namespace string, ref v1.SecretKeyReference, p Policy) ([]byte, string, error) {
 	var s corev1.Secret
-	if err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, &s); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, "", &Error{Reason: v1.ReasonSecretNotFound, Message: fmt.Sprintf(
-				"Secret %s/%s not found; create it, for example: kubectl -n %s create secret generic %s --from-literal=%s=...",
-				namespace, ref.Name, namespace, ref.Name, ref.Key)}
-		}
+	err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, &s)
+	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, "", fmt.Errorf("reading Secret %s/%s: %w", namespace, ref.Name, err)
 	}
 	data := s.Data[ref.Key]
-	if len(data) == 0 {
-		return nil, "", &Error{Reason: v1.ReasonSecretNotFound, Message: fmt.Sprintf(
-			"Secret %s/%s has no key %q (or it is empty); add it or fix the key in the spec", namespace, ref.Name, ref.Key)}
+	usable := err == nil && len(data) > 0 && !refusedTypes[s.Type] &&
+		s.Labels[v1.LabelManagedBy] != v1.ManagedByValue &&
+		(!p.RequireLabel || s.Labels[v1.LabelAllowReference] == "true")
+	if !usable {
+		msg := fmt.Sprintf("Secret %s/%s key %q cannot be used: there is no such Secret or key, or it is one the operator "+
+			"never reads (service-account and bootstrap tokens, image-pull Secrets, the operator's own Secrets)",
+			namespace, ref.Name, ref.Key)
+		if p.RequireLabel {
+			msg += "; this operator reads only Secrets labelled " + v1.LabelAllowReference + "=true"
+		}
+		msg += fmt.Sprintf("; to create it: kubectl -n %s create secret generic %s --from-literal=%s=...",
+			namespace, ref.Name, ref.Key)
+		return nil, "", &Error{Reason: v1.ReasonSecretNotUsable, Message: msg}
 	}
 	return data, s.ResourceVersion, nil
 }

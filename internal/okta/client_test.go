@@ -142,7 +142,7 @@ func TestClientCredentials(t *testing.T) {
 			g.Expect(tok.Scopes).To(Equal([]string{grantedScope}))
 			g.Expect(tok.IssuedAt).To(Equal(env.clock.Now()))
 			g.Expect(tok.Expiry).To(Equal(env.clock.Now().Add(devTokenLifetime)), "expiry follows expires_in")
-			g.Expect(tok.Subject).To(BeEmpty())
+			g.Expect(tok.IDToken).To(BeEmpty(), "no ID token without a person")
 
 			sent := env.recorder.sent()[before:]
 			g.Expect(sent).To(HaveLen(1))

@@ -62,14 +62,28 @@ func (e *InsecureIssuerError) Error() string {
 // and the OIDC libraries only read /.well-known/openid-configuration, while
 // Okta's org authorization server is described best by
 // /.well-known/oauth-authorization-server.
+//
+// What it returns is safe to send credentials to: the issuer is on the
+// allowlist and every endpoint is on the issuer's own scheme and host, so a
+// document cannot point the operator's requests anywhere else.
 type Discoverer struct {
-	HTTP          *http.Client
-	Clock         clock.PassiveClock
-	TTL           time.Duration
+	HTTP  *http.Client
+	Clock clock.PassiveClock
+	TTL   time.Duration
+	// AllowInsecure accepts http:// issuers on loopback addresses.
 	AllowInsecure bool
+	// Domains is the allowlist of issuer hosts; nil allows any host.
+	Domains *Domains
+	// FailureTTL is how long a failed discovery is remembered, so that
+	// many resources naming one broken issuer ask it once; default 30s.
+	FailureTTL time.Duration
+	// Timeout bounds one discovery, shorter than a token request's;
+	// default 10s.
+	Timeout time.Duration
 
-	mu    sync.Mutex
-	cache map[string]cachedEndpoints
+	mu       sync.Mutex
+	cache    map[string]cachedEndpoints
+	failures map[string]cachedFailure
 }
 
 type cachedEndpoints struct {
@@ -77,23 +91,30 @@ type cachedEndpoints struct {
 	fetched time.Time
 }
 
+type cachedFailure struct {
+	err   error
+	until time.Time
+}
+
 // Discover returns the endpoints of the org or custom authorization server.
 func (d *Discoverer) Discover(ctx context.Context, domain, asID string) (Endpoints, error) {
 	issuer := IssuerURL(domain, asID)
-	u, err := url.Parse(issuer)
-	if err != nil || u.Host == "" {
-		return Endpoints{}, fmt.Errorf("oktaDomain %q is not a URL", domain)
-	}
-	if u.Scheme != "https" && !d.AllowInsecure {
-		return Endpoints{}, &InsecureIssuerError{Issuer: issuer}
+	if err := d.Domains.CheckURL(issuer, d.AllowInsecure); err != nil {
+		return Endpoints{}, err
 	}
 	now := d.Clock.Now()
 	d.mu.Lock()
 	c, ok := d.cache[issuer]
+	f, failed := d.failures[issuer]
 	d.mu.Unlock()
 	if ok && now.Sub(c.fetched) < d.TTL {
 		return c.ep, nil
 	}
+	if failed && now.Before(f.until) {
+		return Endpoints{}, f.err
+	}
+	ctx, cancel := context.WithTimeout(ctx, durationOr(d.Timeout, 10*time.Second))
+	defer cancel()
 	var errs []error
 	for _, doc := range []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
 		ep, err := d.fetch(ctx, issuer, issuer+doc)
@@ -103,12 +124,31 @@ func (d *Discoverer) Discover(ctx context.Context, domain, asID string) (Endpoin
 				d.cache = map[string]cachedEndpoints{}
 			}
 			d.cache[issuer] = cachedEndpoints{ep: ep, fetched: now}
+			delete(d.failures, issuer)
 			d.mu.Unlock()
 			return ep, nil
 		}
+		if IsHostBusy(err) {
+			// Not the issuer's fault: nothing to remember.
+			return Endpoints{}, &Error{Class: Busy, Op: "discovering " + issuer, cause: err}
+		}
 		errs = append(errs, err)
 	}
-	return Endpoints{}, &Error{Class: Transient, Op: "discovering " + issuer, cause: errors.Join(errs...)}
+	err := &Error{Class: Transient, Op: "discovering " + issuer, cause: errors.Join(errs...)}
+	d.mu.Lock()
+	if d.failures == nil {
+		d.failures = map[string]cachedFailure{}
+	}
+	d.failures[issuer] = cachedFailure{err: err, until: now.Add(durationOr(d.FailureTTL, 30*time.Second))}
+	d.mu.Unlock()
+	return Endpoints{}, err
+}
+
+func durationOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 func (d *Discoverer) fetch(ctx context.Context, issuer, docURL string) (Endpoints, error) {
@@ -127,15 +167,29 @@ func (d *Discoverer) fetch(ctx context.Context, issuer, docURL string) (Endpoint
 	}
 	var ep Endpoints
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&ep); err != nil {
-		return Endpoints{}, fmt.Errorf("GET %s: %w", docURL, err)
+		return Endpoints{}, fmt.Errorf("GET %s: the answer is not a metadata document", docURL)
 	}
 	// The issuer must be the one asked for (RFC 8414 section 3.3), or a
 	// spoofed document could send tokens elsewhere.
 	if strings.TrimRight(ep.Issuer, "/") != strings.TrimRight(issuer, "/") {
-		return Endpoints{}, fmt.Errorf("GET %s: issuer %q does not match %q", docURL, ep.Issuer, issuer)
+		return Endpoints{}, fmt.Errorf("GET %s: issuer %q does not match %q", docURL, Sanitize(ep.Issuer, 200), issuer)
 	}
 	if ep.AuthorizationEndpoint == "" || ep.TokenEndpoint == "" {
 		return Endpoints{}, fmt.Errorf("GET %s: no authorization or token endpoint", docURL)
+	}
+	base, _ := url.Parse(issuer)
+	for name, e := range map[string]string{
+		"authorization_endpoint": ep.AuthorizationEndpoint, "token_endpoint": ep.TokenEndpoint,
+		"revocation_endpoint": ep.RevocationEndpoint, "jwks_uri": ep.JWKSURI,
+	} {
+		if e == "" {
+			continue
+		}
+		u, err := url.Parse(e)
+		if err != nil || u.Scheme != base.Scheme || u.Host != base.Host || u.User != nil {
+			return Endpoints{}, fmt.Errorf("GET %s: %s %q is not on the issuer's own host %s",
+				docURL, name, Sanitize(e, 200), base.Host)
+		}
 	}
 	return ep, nil
 }

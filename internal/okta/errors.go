@@ -17,7 +17,6 @@ limitations under the License.
 package okta
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -48,6 +47,10 @@ const (
 	// Permanent: any other error Okta answers with; retrying the same
 	// request will not help.
 	Permanent ErrorClass = "Permanent"
+	// Busy: the request was not sent, the host already had as many of the
+	// operator's requests in flight as allowed. Not a failure: try again
+	// shortly.
+	Busy ErrorClass = "Busy"
 )
 
 // Error is a failed request to Okta. Its message carries Okta's own error and
@@ -76,7 +79,7 @@ func (e *Error) Error() string {
 	case e.StatusCode != 0:
 		return fmt.Sprintf("%s: Okta answered HTTP %d", e.Op, e.StatusCode)
 	case e.cause != nil:
-		return fmt.Sprintf("%s: %v", e.Op, e.cause)
+		return fmt.Sprintf("%s: %s", e.Op, Sanitize(e.cause.Error(), 600))
 	}
 	return e.Op + ": failed"
 }
@@ -97,12 +100,14 @@ func classify(op string, err error, now time.Time) *Error {
 	if !errors.As(err, &re) {
 		// No answer from Okta: DNS, connection, timeout, cancelled context.
 		// url.Error's text names the endpoint, which is not secret.
-		if errors.Is(err, context.Canceled) {
-			return &Error{Class: Transient, Op: op, cause: err}
+		if IsHostBusy(err) {
+			return &Error{Class: Busy, Op: op, cause: err}
 		}
 		return &Error{Class: Transient, Op: op, cause: err}
 	}
-	e := &Error{Op: op, Code: re.ErrorCode, Description: re.ErrorDescription}
+	// What Okta (or whatever answers) says is shown in conditions, Events
+	// and logs: cleaned and cut to a sensible length.
+	e := &Error{Op: op, Code: Sanitize(re.ErrorCode, 64), Description: Sanitize(re.ErrorDescription, 400)}
 	var header http.Header
 	if re.Response != nil {
 		e.StatusCode = re.Response.StatusCode

@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 )
 
 // Environment variables that give flags their defaults, so manifests can set
@@ -86,6 +87,18 @@ func BindFlags(fs *flag.FlagSet, f *Flags) {
 			o.WatchNamespaces = splitList(v)
 			return nil
 		})
+	fs.Func("okta-domains", "Comma-separated host patterns of the Okta orgs this operator may send credentials to: "+
+		"a host (login.example.com, an Okta custom URL domain) or *.host, the star standing for one DNS label. "+
+		"Replaces the default, "+strings.Join(okta.DefaultDomains, ",")+". A resource naming another host is refused.",
+		func(v string) error {
+			o.OktaDomains = splitList(v)
+			return nil
+		})
+	fs.BoolVar(&o.RequireSecretLabel, "require-secret-label", false,
+		"Read a Secret a resource references (client secret, private key) only when it is labelled "+
+			v1.LabelAllowReference+"=true.")
+	fs.IntVar(&o.MaxRequestsPerHost, "okta-max-requests-per-host", defaultMaxRequestsPerHost,
+		"Requests to one Okta host the reconciler may have in flight; a slow or broken domain holds at most this many workers.")
 	fs.StringVar(&o.Shard, "shard", "",
 		"Manage only OktaScopedTokens labelled "+v1.LabelShard+"=<value>; without it, only those without the label. "+
 			"Several operator Deployments, each with its own --shard and --leader-election-id, split a big cluster.")

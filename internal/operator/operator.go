@@ -55,6 +55,7 @@ import (
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 	"github.com/okta-token-operator/okta-token-operator/controllers"
 	"github.com/okta-token-operator/okta-token-operator/internal/callback"
+	"github.com/okta-token-operator/okta-token-operator/internal/creds"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 )
 
@@ -110,6 +111,15 @@ type Options struct {
 	// Shard limits the operator to OktaScopedTokens labelled
 	// oktatoken.dev/shard=<Shard>; empty means those without the label.
 	Shard string
+	// OktaDomains are the host patterns the operator may send credentials
+	// to; default okta.DefaultDomains.
+	OktaDomains []string
+	// RequireSecretLabel reads only referenced Secrets labelled
+	// oktatoken.dev/allow-reference=true.
+	RequireSecretLabel bool
+	// MaxRequestsPerHost bounds the reconciler's requests in flight to
+	// one Okta host; default 8.
+	MaxRequestsPerHost int
 }
 
 // Defaults of the flags and options below.
@@ -117,6 +127,7 @@ const (
 	defaultMaxConcurrentReconciles = 4
 	defaultKubeAPIQPS              = 200
 	defaultKubeAPIBurst            = 400
+	defaultMaxRequestsPerHost      = 8
 )
 
 func (o *Options) defaults() error {
@@ -156,6 +167,12 @@ func (o *Options) defaults() error {
 	}
 	if o.MaxConcurrentReconciles <= 0 {
 		o.MaxConcurrentReconciles = defaultMaxConcurrentReconciles
+	}
+	if len(o.OktaDomains) == 0 {
+		o.OktaDomains = okta.DefaultDomains
+	}
+	if o.MaxRequestsPerHost <= 0 {
+		o.MaxRequestsPerHost = defaultMaxRequestsPerHost
 	}
 	if o.KubeAPIQPS == 0 {
 		o.KubeAPIQPS = defaultKubeAPIQPS
@@ -215,20 +232,49 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	httpClient := &http.Client{Timeout: o.HTTPTimeout}
+	domains, err := okta.ParseDomains(o.OktaDomains)
+	if err != nil {
+		return nil, err
+	}
+	// The reconciler's requests to Okta: no redirects followed, and a bound
+	// on those in flight per host, so one slow or broken domain cannot hold
+	// every worker.
+	httpClient := &http.Client{
+		Timeout:       o.HTTPTimeout,
+		CheckRedirect: okta.NoRedirects,
+		Transport: &okta.HostLimiter{PerHost: o.MaxRequestsPerHost, Wait: time.Second,
+			Next: http.DefaultTransport.(*http.Transport).Clone()},
+	}
 	oktaClient := &okta.Client{HTTP: httpClient, Clock: o.Clock}
-	discovery := &okta.Discoverer{HTTP: httpClient, Clock: o.Clock, TTL: 15 * time.Minute, AllowInsecure: o.AllowInsecureIssuers}
+	discovery := &okta.Discoverer{HTTP: httpClient, Clock: o.Clock, TTL: 15 * time.Minute,
+		AllowInsecure: o.AllowInsecureIssuers, Domains: domains}
+	// The callback's: a person is waiting, so it does not queue behind the
+	// reconciler's requests; it follows no redirects either.
+	callbackHTTP := &http.Client{Timeout: o.HTTPTimeout, CheckRedirect: okta.NoRedirects}
+	callbackOkta := &okta.Client{HTTP: callbackHTTP, Clock: o.Clock}
+	callbackDiscovery := &okta.Discoverer{HTTP: callbackHTTP, Clock: o.Clock, TTL: 15 * time.Minute,
+		AllowInsecure: o.AllowInsecureIssuers, Domains: domains}
 
 	// The user's Secrets (client secret, private key) are watched through
 	// a separate metadata-only cache: the manager's cache is limited to
 	// managed Secrets, and of the others only their name and version are
 	// kept — not their labels or annotations, which can be large and, in
 	// kubectl's last-applied-configuration, hold the Secret's data.
-	referencedCache, err := cache.New(cfg, cache.Options{
+	referencedOpts := cache.Options{
 		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
 		DefaultNamespaces: namespaces(o.WatchNamespaces),
 		DefaultTransform:  keepOnlyIdentity,
-	})
+	}
+	// The operator's own Secrets are never credentials; with
+	// --require-secret-label, only labelled Secrets can be.
+	notManaged, _ := labels.NewRequirement(v1.LabelManagedBy, selection.NotEquals, []string{v1.ManagedByValue})
+	referencedSelector := labels.NewSelector().Add(*notManaged)
+	if o.RequireSecretLabel {
+		allowed, _ := labels.NewRequirement(v1.LabelAllowReference, selection.Equals, []string{"true"})
+		referencedSelector = referencedSelector.Add(*allowed)
+	}
+	referencedOpts.DefaultLabelSelector = referencedSelector
+	referencedCache, err := cache.New(cfg, referencedOpts)
 	if err != nil {
 		return nil, fmt.Errorf("creating the referenced-Secret cache: %w", err)
 	}
@@ -248,6 +294,8 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		CallbackURL:             o.CallbackURL,
 		AuthorizationURLTTL:     o.AuthorizationURLTTL,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
+		SecretPolicy:            creds.Policy{RequireLabel: o.RequireSecretLabel},
+		WatchNamespaces:         o.WatchNamespaces,
 	}
 	if _, real := o.Clock.(clock.RealClock); !real {
 		rec.QueueClock = o.Clock
@@ -264,12 +312,14 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		Listener:       o.CallbackListener,
 		Client:         mgr.GetClient(),
 		APIReader:      mgr.GetAPIReader(),
-		Okta:           oktaClient,
-		Discovery:      discovery,
+		Okta:           callbackOkta,
+		Discovery:      callbackDiscovery,
 		Clock:          o.Clock,
 		StateNamespace: o.StateNamespace,
 		CallbackURL:    o.CallbackURL,
 		Log:            mgr.GetLogger().WithName("callback"),
+		SecretPolicy:   creds.Policy{RequireLabel: o.RequireSecretLabel},
+		Recorder:       mgr.GetEventRecorder("okta-token-operator"),
 	}
 	if err := mgr.Add(cb); err != nil {
 		return nil, fmt.Errorf("adding the callback server: %w", err)

@@ -53,6 +53,10 @@ const (
 	LabelPendingState = "oktatoken.dev/pending-state"
 	// AnnotationOwner is "namespace/name" of the OktaScopedToken.
 	AnnotationOwner = "oktatoken.dev/owner"
+	// AnnotationOwnerUID is the UID of the OktaScopedToken: a resource
+	// created again under the same name is another resource, and must not
+	// inherit the grant someone signed in for the one before.
+	AnnotationOwnerUID = "oktatoken.dev/owner-uid"
 )
 
 // Data keys.
@@ -73,6 +77,7 @@ const (
 	keyPendingRedirect = "pending-redirect-uri"
 	keyPendingPrint    = "pending-fingerprint"
 	keyPendingURL      = "pending-authorization-url"
+	keyPendingNonce    = "pending-nonce"
 	keyRenewHandled    = "renew-requested-at-handled"
 	keyReauthHandled   = "reauthorize-requested-at-handled"
 	keyReauthWanted    = "reauthorize-wanted"
@@ -82,6 +87,9 @@ const (
 	keyRevokeAttempts  = "revoke-attempts"
 	keyFormat          = "format"
 	keyClaimedAt       = "sign-in-claimed-at"
+	keyIssuer          = "issuer"
+	keyClientID        = "client-id"
+	keyRevocation      = "revocation-endpoint"
 )
 
 // ClaimTimeout bounds how long a claimed sign-in may take: the callback's
@@ -129,6 +137,17 @@ type Grant struct {
 	// mirrors it, so a status read from a lagging cache cannot count one
 	// rotation twice).
 	Rotations int64
+	// Issuer, ClientID and RevocationEndpoint bind the grant to where it
+	// was obtained: it is revoked there and nowhere else, whatever the
+	// spec says by then.
+	Issuer             string
+	ClientID           string
+	RevocationEndpoint string
+}
+
+// BindTo records where the grant was obtained.
+func (g *Grant) BindTo(ep okta.Endpoints, clientID string) {
+	g.Issuer, g.ClientID, g.RevocationEndpoint = ep.Issuer, clientID, ep.RevocationEndpoint
 }
 
 // HasToken says whether there is an access token at all.
@@ -145,6 +164,9 @@ type PendingLogin struct {
 	// so that a stale status read from the cache never leads to a second,
 	// competing link.
 	AuthorizationURL string
+	// Nonce is the sign-in's OpenID Connect nonce: the ID token Okta
+	// issues must carry it.
+	Nonce string
 }
 
 // State is the decoded state Secret.
@@ -192,8 +214,20 @@ func Owner(s *corev1.Secret) (types.NamespacedName, bool) {
 	return types.NamespacedName{Namespace: ns, Name: name}, true
 }
 
+// OwnerUID reads the owning resource's UID, "" for a Secret written before
+// it was recorded (format 1).
+func OwnerUID(s *corev1.Secret) types.UID { return types.UID(s.Annotations[AnnotationOwnerUID]) }
+
+// SetOwnerUID records the owning resource's UID.
+func SetOwnerUID(s *corev1.Secret, uid types.UID) {
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[AnnotationOwnerUID] = string(uid)
+}
+
 // NewSecret is an empty state Secret for a resource.
-func NewSecret(stateNamespace string, owner types.NamespacedName) *corev1.Secret {
+func NewSecret(stateNamespace string, owner types.NamespacedName, uid types.UID) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      SecretName(owner),
@@ -202,7 +236,7 @@ func NewSecret(stateNamespace string, owner types.NamespacedName) *corev1.Secret
 				v1.LabelManagedBy: v1.ManagedByValue,
 				LabelRole:         RoleState,
 			},
-			Annotations: map[string]string{AnnotationOwner: owner.String()},
+			Annotations: map[string]string{AnnotationOwner: owner.String(), AnnotationOwnerUID: string(uid)},
 		},
 		Type: corev1.SecretTypeOpaque,
 	}
@@ -231,6 +265,9 @@ func Decode(s *corev1.Secret) State {
 
 			CredentialsVersion: get(keyCredentials),
 			Rotations:          parseInt(get(keyRotations)),
+			Issuer:             get(keyIssuer),
+			ClientID:           get(keyClientID),
+			RevocationEndpoint: get(keyRevocation),
 		}
 	}
 	if get(keyPendingHash) != "" {
@@ -241,6 +278,7 @@ func Decode(s *corev1.Secret) State {
 			RedirectURI:      get(keyPendingRedirect),
 			Fingerprint:      get(keyPendingPrint),
 			AuthorizationURL: get(keyPendingURL),
+			Nonce:            get(keyPendingNonce),
 		}
 	}
 	st.RenewHandled = get(keyRenewHandled)
@@ -273,6 +311,9 @@ func Encode(st State, s *corev1.Secret) {
 		set(keyOrigin, string(g.Origin))
 		set(keyKeyThumbprint, g.KeyThumbprint)
 		set(keyCredentials, g.CredentialsVersion)
+		set(keyIssuer, g.Issuer)
+		set(keyClientID, g.ClientID)
+		set(keyRevocation, g.RevocationEndpoint)
 		if g.Rotations > 0 {
 			set(keyRotations, strconv.FormatInt(g.Rotations, 10))
 		}
@@ -284,6 +325,7 @@ func Encode(st State, s *corev1.Secret) {
 		set(keyPendingRedirect, p.RedirectURI)
 		set(keyPendingPrint, p.Fingerprint)
 		set(keyPendingURL, p.AuthorizationURL)
+		set(keyPendingNonce, p.Nonce)
 	}
 	set(keyRenewHandled, st.RenewHandled)
 	set(keyReauthHandled, st.ReauthorizeHandled)
@@ -311,7 +353,8 @@ func Encode(st State, s *corev1.Secret) {
 // GrantFromToken is the grant a token response makes, for spec. What the
 // response leaves out is kept from previous (a refresh carries no ID token,
 // so no subject), else taken from the spec: a server that answers without
-// `scope` has granted what was asked (RFC 6749 section 5.1). A sign-in
+// `scope` has granted what was asked (RFC 6749 section 5.1). Who signed in
+// is set by the caller from the verified ID token. A sign-in
 // starts the rotation count again; a refresh or a new client-credentials
 // token adds one.
 func GrantFromToken(tok *okta.Token, spec v1.OktaScopedTokenSpec, origin Origin, previous *Grant) *Grant {
@@ -329,7 +372,6 @@ func GrantFromToken(tok *okta.Token, spec v1.OktaScopedTokenSpec, origin Origin,
 		IssuedAt:     issued,
 		Expiry:       tok.Expiry.Add(issued.Sub(tok.IssuedAt)).Truncate(time.Second),
 		Scopes:       tok.Scopes,
-		Subject:      tok.Subject,
 		Origin:       origin,
 	}
 	if previous != nil {

@@ -52,7 +52,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	}
 	for name, want := range tests {
 		t.Run(name, func(t *testing.T) {
-			s := NewSecret("ns", types.NamespacedName{Namespace: "a", Name: "b"})
+			s := NewSecret("ns", types.NamespacedName{Namespace: "a", Name: "b"}, "uid")
 			Encode(want, s)
 			if got := Decode(s); !reflect.DeepEqual(got, want) {
 				t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
@@ -84,7 +84,7 @@ func TestSecretNameIsUniqueAndValid(t *testing.T) {
 			t.Fatalf("%v and %v share the state Secret %s", key, other, n)
 		}
 		names[n] = key
-		owner, ok := Owner(NewSecret("ns", key))
+		owner, ok := Owner(NewSecret("ns", key, "uid"))
 		if !ok || owner != key {
 			t.Fatalf("owner of %v read back as %v", key, owner)
 		}
@@ -131,7 +131,7 @@ func TestFingerprint(t *testing.T) {
 // TestDecodeFormat1: a state Secret written before the format was recorded
 // (the layout of v0.1, written by hand here key by key) is read by this code.
 func TestDecodeFormat1(t *testing.T) {
-	s := NewSecret("ns", types.NamespacedName{Namespace: "a", Name: "b"})
+	s := NewSecret("ns", types.NamespacedName{Namespace: "a", Name: "b"}, "uid")
 	s.Data = map[string][]byte{
 		"grant-fingerprint": []byte("fp"), "refresh_token": []byte("rt"), "access_token": []byte("at"),
 		"token_type": []byte("Bearer"), "issued_at": []byte("2026-11-29T12:00:00.123456789Z"),

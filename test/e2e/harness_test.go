@@ -167,6 +167,7 @@ func run(m *testing.M) int {
 		CallbackURL:          callbackURL,
 		StateNamespace:       stateNamespace,
 		AllowInsecureIssuers: true,
+		OktaDomains:          []string{"127.0.0.1"},
 		SkipNameValidation:   true,
 		Logger:               &logger,
 	})

@@ -255,6 +255,7 @@ func (f *fixture) startManager(l net.Listener, api *apiRecorder, leaderElect boo
 		StateNamespace:       stateNamespace,
 		WatchNamespaces:      []string{f.ns},
 		AllowInsecureIssuers: true,
+		OktaDomains:          []string{"127.0.0.1"},
 		HTTPTimeout:          f.opts.httpTimeout,
 		LeaderElection:       leaderElect,
 		LeaderElectionID:     "lease-" + f.ns,
@@ -328,13 +329,7 @@ func (f *fixture) newServiceToken(clientID string, keyPEM []byte, keyID string,
 	mutate ...func(*v1.OktaScopedToken)) *v1.OktaScopedToken {
 	f.t.Helper()
 	if keyPEM != nil {
-		remember(pemBodyLines(keyPEM)...)
-		if err := env.Client.Create(context.Background(), &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: serviceKeySecretName, Namespace: f.ns},
-			Data:       map[string][]byte{serviceKeySecretKey: keyPEM},
-		}); err != nil {
-			f.t.Fatal(err)
-		}
+		f.createServiceKey(keyPEM)
 	}
 	obj := &v1.OktaScopedToken{
 		ObjectMeta: metav1.ObjectMeta{Name: "logs-reader", Namespace: f.ns},
@@ -370,6 +365,18 @@ func (f *fixture) addServiceApp(clientID string, granted []string, keys ...jose.
 	f.t.Helper()
 	app := oktadev.ServiceClient{ID: clientID, JWKS: serviceAppJWKS(keys...), GrantedScopes: granted}
 	if err := f.srv.AddServiceClient(app); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// createServiceKey creates the service app's key Secret.
+func (f *fixture) createServiceKey(keyPEM []byte) {
+	f.t.Helper()
+	remember(pemBodyLines(keyPEM)...)
+	if err := env.Client.Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: serviceKeySecretName, Namespace: f.ns},
+		Data:       map[string][]byte{serviceKeySecretKey: keyPEM},
+	}); err != nil {
 		f.t.Fatal(err)
 	}
 }

@@ -364,7 +364,10 @@ func TestRateLimitWaitsForTheReset(t *testing.T) {
 // Okta nothing more however long it waits; signing in again restores it.
 func TestRevokedGrantAsksForANewSignIn(t *testing.T) {
 	g := NewWithT(t)
-	f, cur := signedIn(t, fixtureOptions{})
+	// The operator's clock moves hours ahead before the second sign-in;
+	// it starts behind the dev server's (the wall clock), so the ID token
+	// of that sign-in is not yet expired by the operator's time.
+	f, cur := signedIn(t, fixtureOptions{behindWall: 3 * time.Hour})
 	oldAccess := f.accessToken(g)
 	f.srv.RevokeGrantsFor(webClientID)
 	base := f.srv.TokenRequests()

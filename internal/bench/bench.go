@@ -1,0 +1,223 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+)
+
+// stateNamespace is the operator's own namespace in every scenario.
+const stateNamespace = "okta-token-operator-system"
+
+// Scenario is one part of a run.
+type Scenario string
+
+// The scenarios, in the order Run runs them.
+const (
+	// ScenarioRotation: writes per rotation and in an idle hour, in-process
+	// on a fake clock.
+	ScenarioRotation Scenario = "rotation"
+	// ScenarioAppliedFirst: N tokens applied, then the manager started.
+	ScenarioAppliedFirst Scenario = "applied-first"
+	// ScenarioManagerRunning: the manager running while N tokens are applied.
+	ScenarioManagerRunning Scenario = "manager-running"
+	// ScenarioUnrelated: the manager's memory among unrelated Secrets.
+	ScenarioUnrelated Scenario = "unrelated"
+)
+
+// AllScenarios are every scenario, in run order.
+var AllScenarios = []Scenario{ScenarioRotation, ScenarioAppliedFirst, ScenarioManagerRunning, ScenarioUnrelated}
+
+// Config is one run. Zero values get the defaults in their comments.
+type Config struct {
+	// N is the number of ClientCredentials tokens issued; default 1000.
+	N int
+	// Unrelated is the number of unrelated Secrets; default 10000.
+	Unrelated int
+	// RotationTokens is the number of ClientCredentials tokens per org in
+	// the rotation scenario; default 20.
+	RotationTokens int
+	// SignInTokens is the number of AuthorizationCode tokens per org in
+	// the rotation scenario; default 3.
+	SignInTokens int
+	// Orgs are the Okta orgs the N tokens are spread over; default one,
+	// limited far above the load.
+	Orgs []OrgConfig
+	// Scenarios to run; default all.
+	Scenarios []Scenario
+	// ManagerBinary is the manager to run; default: built from ./cmd into
+	// WorkDir.
+	ManagerBinary string
+	// ManagerArgs are passed to the manager after the benchmark's flags.
+	ManagerArgs []string
+	// WorkDir holds the kubeconfigs and the manager's logs; default a new
+	// temporary folder, removed after a run without error.
+	WorkDir string
+	// ReadyTimeout bounds the wait for all tokens to be Ready; default
+	// 2m + 200ms per token.
+	ReadyTimeout time.Duration
+	// Progress receives a line per step; default nowhere.
+	Progress io.Writer
+}
+
+func (c *Config) defaults() error {
+	if c.N == 0 {
+		c.N = 1000
+	}
+	if c.Unrelated == 0 {
+		c.Unrelated = 10000
+	}
+	if c.RotationTokens == 0 {
+		c.RotationTokens = 20
+	}
+	if c.SignInTokens == 0 {
+		c.SignInTokens = 3
+	}
+	if c.N < 0 || c.Unrelated < 0 || c.RotationTokens < 0 || c.SignInTokens < 0 {
+		return errors.New("counts must not be negative")
+	}
+	if len(c.Scenarios) == 0 {
+		c.Scenarios = AllScenarios
+	}
+	for _, s := range c.Scenarios {
+		if !slices.Contains(AllScenarios, s) {
+			return fmt.Errorf("unknown scenario %q (known: %v)", s, AllScenarios)
+		}
+	}
+	if c.ReadyTimeout == 0 {
+		c.ReadyTimeout = 2*time.Minute + time.Duration(c.N)*200*time.Millisecond
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+	return nil
+}
+
+func (c *Config) readyTimeout() time.Duration { return c.ReadyTimeout }
+
+func (c *Config) progress(format string, args ...any) {
+	_, _ = fmt.Fprintf(c.Progress, "[bench] "+format+"\n", args...)
+}
+
+func (c *Config) runs(s Scenario) bool { return slices.Contains(c.Scenarios, s) }
+
+// Result is a run's figures; a scenario not run is nil.
+type Result struct {
+	N int
+	// Orgs name the orgs the N tokens were spread over.
+	Orgs []string
+	// AppliedFirst: the manager started with N tokens applied.
+	AppliedFirst *StartupResult
+	// ManagerRunning: the manager running while N tokens were applied.
+	ManagerRunning *StartupResult
+	Rotation       *RotationResult
+	Unrelated      *UnrelatedResult
+	// WorkDir holds the logs of the run (kept when Run failed).
+	WorkDir string
+}
+
+// HasFigures says whether any scenario finished.
+func (r *Result) HasFigures() bool {
+	return r.AppliedFirst != nil || r.ManagerRunning != nil || r.Rotation != nil || r.Unrelated != nil
+}
+
+// Run runs the scenarios. On error, the result holds what was measured
+// before it and WorkDir is kept for its logs.
+func Run(ctx context.Context, cfg Config) (res *Result, err error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if cfg.WorkDir == "" {
+		if cfg.WorkDir, err = os.MkdirTemp("", "okta-token-operator-bench-"); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err == nil {
+				_ = os.RemoveAll(cfg.WorkDir)
+			}
+		}()
+	}
+	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
+		return nil, err
+	}
+	res = &Result{N: cfg.N, WorkDir: cfg.WorkDir}
+	orgs := cfg.Orgs
+	if len(orgs) == 0 {
+		orgs = []OrgConfig{{Name: "org"}}
+	}
+	for _, o := range orgs {
+		res.Orgs = append(res.Orgs, o.Name)
+	}
+	cfg.Orgs = orgs
+
+	// The manager builds while the in-process scenario runs: that one
+	// measures counts only, which a busy machine does not change.
+	type built struct {
+		path string
+		err  error
+	}
+	binary := make(chan built, 1)
+	switch {
+	case cfg.ManagerBinary != "":
+		binary <- built{path: cfg.ManagerBinary}
+	case cfg.runs(ScenarioAppliedFirst) || cfg.runs(ScenarioManagerRunning) || cfg.runs(ScenarioUnrelated):
+		go func() {
+			path, err := BuildManager(ctx, cfg.WorkDir)
+			binary <- built{path, err}
+		}()
+	}
+	manager := func() (string, error) {
+		b := <-binary
+		binary <- b
+		return b.path, b.err
+	}
+
+	if cfg.runs(ScenarioRotation) {
+		cfg.progress("rotation: %d ClientCredentials and %d AuthorizationCode tokens per org, in-process",
+			cfg.RotationTokens, cfg.SignInTokens)
+		if res.Rotation, err = runRotation(ctx, cfg.RotationTokens, cfg.SignInTokens, cfg.WorkDir, cfg.progress); err != nil {
+			return res, fmt.Errorf("rotation scenario: %w", err)
+		}
+	}
+	for _, s := range []Scenario{ScenarioAppliedFirst, ScenarioManagerRunning, ScenarioUnrelated} {
+		if !cfg.runs(s) {
+			continue
+		}
+		path, err := manager()
+		if err != nil {
+			return res, err
+		}
+		switch s {
+		case ScenarioAppliedFirst:
+			res.AppliedFirst, err = runStartup(ctx, &cfg, path, appliedFirst)
+		case ScenarioManagerRunning:
+			res.ManagerRunning, err = runStartup(ctx, &cfg, path, managerFirst)
+		case ScenarioUnrelated:
+			res.Unrelated, err = runUnrelated(ctx, &cfg, path)
+		}
+		if err != nil {
+			return res, fmt.Errorf("%s scenario: %w", s, err)
+		}
+	}
+	return res, nil
+}
