@@ -1,5 +1,11 @@
 # Image URL to use all building/pushing image targets
 IMG ?= okta-token-operator:latest
+# VERSION is the project's version, kept in the VERSION file: the Helm
+# chart's version and appVersion follow it (make manifests writes them).
+VERSION := $(shell cat VERSION)
+# CHART_DIR is the Helm chart; make manifests copies the generated CRDs and
+# RBAC rules into it.
+CHART_DIR ?= charts/okta-token-operator
 # YEAR defines the year value used for substituting the YEAR placeholder in the boilerplate header.
 YEAR ?= 2026
 
@@ -32,10 +38,24 @@ demo: control-plane ## Run the whole flow locally: control plane, Okta dev serve
 .PHONY: manifests
 manifests: controller-gen ## Generate ClusterRole, Role and CustomResourceDefinition objects.
 	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases
+	@# The chart reads copies of the generated CRDs and rules (charts/chart_test.go checks them).
+	rm -f "$(CHART_DIR)"/files/crds/*.yaml
+	mkdir -p "$(CHART_DIR)/files/crds" "$(CHART_DIR)/files/rbac"
+	cp config/crd/bases/*.yaml "$(CHART_DIR)/files/crds/"
+	cp config/rbac/role.yaml "$(CHART_DIR)/files/rbac/manager-role.yaml"
+	sed -i -E -e 's/^version: .*/version: $(VERSION)/' -e 's/^appVersion: .*/appVersion: "$(VERSION)"/' "$(CHART_DIR)/Chart.yaml"
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy, DeepCopyInto and DeepCopyObject implementations.
 	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt",year=$(YEAR) paths="./api/..."
+
+.PHONY: helm-docs
+helm-docs: ## Write the values table of the chart's README.md from the comments in its values.yaml.
+	go run ./hack/helm-docs -chart "$(CHART_DIR)"
+
+.PHONY: helm-lint
+helm-lint: ## Lint the Helm chart (helm lint --strict through the Helm Go SDK), check its schema and README.
+	go test -count=1 ./charts/... ./hack/helm-docs/...
 
 .PHONY: fmt
 fmt: ## Run go fmt against code.
@@ -53,6 +73,12 @@ test: manifests generate fmt vet control-plane ## Run unit and integration tests
 .PHONY: test-e2e
 test-e2e: control-plane chromium ## Run the end-to-end tests: kubectl and a real headless Chromium signing in.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -count=1 -v ./test/e2e/...
+
+BENCH_N ?= 1000
+BENCH_UNRELATED ?= 10000
+.PHONY: bench
+bench: manifests control-plane ## Benchmark the operator: BENCH_N tokens (default 1000), BENCH_UNRELATED unrelated Secrets; prints one table (docs/performance.md).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/bench -n $(BENCH_N) -unrelated $(BENCH_UNRELATED)
 
 FUZZTIME ?= 30s
 .PHONY: fuzz

@@ -50,6 +50,8 @@ type outcome struct {
 	// at is when something is next due: the next attempt, the sign-in
 	// link's expiry, the end of a wait.
 	at time.Time
+	// halt stops the pass: the steps after this one must not run.
+	halt bool
 }
 
 func signInOutcome(reason, message string, linkExpiry time.Time) outcome {

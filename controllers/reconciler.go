@@ -41,6 +41,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -100,10 +101,13 @@ type OktaScopedTokenReconciler struct {
 // go with a Warning event, so deletion never hangs on an unreachable Okta.
 const maxRevokeAttempts = 3
 
-// +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens/status,verbs=get;update;patch
+// The operator's rights, and no more: it updates a resource only to add or
+// remove its finalizer, patches status, and writes only the Secrets it owns
+// (token and state Secrets); list and watch feed the cache.
+// +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens,verbs=get;list;watch;update
+// +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens/status,verbs=patch
 // +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile runs one pass over one OktaScopedToken.
@@ -178,9 +182,15 @@ func (run *reconcileRun) run(ctx context.Context, steps []step) (result ctrl.Res
 		if final.kind == proceed {
 			final = o
 		}
+		if o.halt {
+			break
+		}
 	}
 	if err == nil {
 		result = run.summarize(final)
+	} else if meta.FindStatusCondition(run.obj.Status.Conditions, v1.ConditionReady) == nil {
+		// Ready is always present, also before the first pass succeeds.
+		run.setReady(metav1.ConditionUnknown, v1.ReasonProgressing, "retrying after an error: "+err.Error())
 	}
 	if patchErr := run.patchStatus(ctx); patchErr != nil {
 		err = errors.Join(err, patchErr)
@@ -310,8 +320,11 @@ func (run *reconcileRun) loadState(ctx context.Context) (outcome, error) {
 // and the resource stalls.
 func (run *reconcileRun) foreignState(ctx context.Context, s *corev1.Secret) (outcome, error) {
 	if owner, _ := state.Owner(s); owner != run.key {
-		return stallOutcome(v1.ReasonStateConflict, fmt.Sprintf("the state Secret %s/%s belongs to the OktaScopedToken %s; "+
-			"this resource cannot keep its grant there: give it a shorter name", s.Namespace, s.Name, owner)), nil
+		o := stallOutcome(v1.ReasonStateConflict, fmt.Sprintf("the state Secret %s/%s belongs to the OktaScopedToken %s; "+
+			"this resource cannot keep its grant there: give it a shorter name", s.Namespace, s.Name, owner))
+		// Nothing of this pass may touch that Secret.
+		o.halt = true
+		return o, nil
 	}
 	revoked := ""
 	if g := state.Decode(s).Grant; g != nil && g.RefreshToken != "" {
@@ -353,7 +366,21 @@ func (run *reconcileRun) saveState(ctx context.Context, next state.State) error 
 	if s == nil {
 		s = state.NewSecret(run.r.StateNamespace, run.key, run.obj.UID)
 		state.Encode(next, s)
-		if err := run.write(kindSecret, s, func() error { return run.r.Create(ctx, s) }); err != nil {
+		err := run.write(kindSecret, s, func() error { return run.r.Create(ctx, s) })
+		if apierrors.IsAlreadyExists(err) {
+			// The cache had not seen it yet: read it live and write over
+			// it, if it is this resource's.
+			live := &corev1.Secret{}
+			if err := run.r.APIReader.Get(ctx, client.ObjectKeyFromObject(s), live); err != nil {
+				return fmt.Errorf("reading the state Secret: %w", err)
+			}
+			if uid := state.OwnerUID(live); uid != "" && uid != run.obj.UID {
+				return fmt.Errorf("the state Secret %s/%s belongs to another resource (UID %s)", live.Namespace, live.Name, uid)
+			}
+			run.stateSecret = live
+			return run.saveState(ctx, next)
+		}
+		if err != nil {
 			return fmt.Errorf("creating the state Secret: %w", err)
 		}
 	} else {

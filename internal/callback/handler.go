@@ -126,6 +126,7 @@ func (s *Server) claim(ctx context.Context, hash string) (*state.PendingLogin, *
 	var list corev1.SecretList
 	if err := s.Client.List(ctx, &list, client.InNamespace(s.StateNamespace),
 		client.MatchingLabels{state.LabelPendingState: hash, state.LabelRole: state.RoleState}); err != nil {
+		s.Log.Error(err, "listing pending sign-ins")
 		o := unavailable("The operator cannot read its state right now. Try the sign-in link again in a minute.")
 		return nil, nil, &o
 	}
@@ -136,6 +137,7 @@ func (s *Server) claim(ctx context.Context, hash string) (*state.PendingLogin, *
 	// The cache may lag; the one-time check reads the API server.
 	secret := &corev1.Secret{}
 	if err := s.APIReader.Get(ctx, client.ObjectKeyFromObject(&list.Items[0]), secret); err != nil {
+		s.Log.Error(err, "reading a pending sign-in")
 		o := unknownState()
 		if !apierrors.IsNotFound(err) {
 			o = unavailable("The operator cannot read its state right now. Try the sign-in link again in a minute.")
@@ -163,6 +165,7 @@ func (s *Server) claim(ctx context.Context, hash string) (*state.PendingLogin, *
 			o := unknownState()
 			return nil, nil, &o
 		}
+		s.Log.Error(err, "recording the sign-in")
 		o := unavailable("The operator cannot record the sign-in right now. Open the sign-in link from the resource's status.authorizationURL again in a minute.")
 		return nil, nil, &o
 	}
@@ -192,6 +195,7 @@ func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, owner
 	}
 	c, err := creds.Load(ctx, s.APIReader, obj, s.SecretPolicy)
 	if err != nil || c.App == nil {
+		s.Log.Info("reading the app's client secret", "oktascopedtoken", owner.String(), "error", safeErr(err))
 		return unavailable(fmt.Sprintf("The operator cannot read the app's client secret for %s: %v", owner, safeErr(err)))
 	}
 	ep, err := s.Discovery.Discover(ctx, obj.Spec.OktaDomain, obj.Spec.AuthorizationServerID)

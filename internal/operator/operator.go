@@ -124,10 +124,10 @@ type Options struct {
 
 // Defaults of the flags and options below.
 const (
-	defaultMaxConcurrentReconciles = 4
+	defaultMaxConcurrentReconciles = 16
 	defaultKubeAPIQPS              = 200
 	defaultKubeAPIBurst            = 400
-	defaultMaxRequestsPerHost      = 8
+	defaultMaxRequestsPerHost      = 4
 )
 
 func (o *Options) defaults() error {

@@ -366,14 +366,26 @@ func countWrites(writes []apiWrite, obj *v1.OktaScopedToken) map[string]int {
 
 // --- What the operator sent to Okta ---
 
-// tokenRequestLog keeps the form of every POST to the token endpoint.
+// tokenRequestLog keeps the form of every POST to the token endpoint, and
+// counts every request.
 type tokenRequestLog struct {
-	mu    sync.Mutex
-	forms []url.Values
+	mu       sync.Mutex
+	forms    []url.Values
+	requests int
+}
+
+// all is the number of requests the dev server received.
+func (l *tokenRequestLog) all() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.requests
 }
 
 func (l *tokenRequestLog) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		l.requests++
+		l.mu.Unlock()
 		if r.Method == http.MethodPost && r.URL.Path == "/oauth2/v1/token" {
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 			if err != nil {
