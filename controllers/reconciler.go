@@ -127,10 +127,11 @@ func (r *OktaScopedTokenReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	run := &reconcileRun{r: r, obj: obj, key: req.NamespacedName, now: r.Clock.Now()}
 	var steps []step
 	if obj.Spec.GrantType == v1.GrantClientCredentials {
-		steps = []step{run.loadTokenSecret, run.adoptLegacyState, run.obtainToken, run.publishToken, run.retireLegacyState}
+		steps = []step{run.loadTokenSecret, run.adoptLegacyState, run.obtainToken, run.publishToken,
+			run.restartWorkloads, run.retireLegacyState}
 	} else {
 		steps = []step{run.ensureFinalizer, run.loadState, run.persistUnpersisted, run.dropMismatchedGrant,
-			run.obtainToken, run.ensureSignIn, run.publishToken}
+			run.obtainToken, run.ensureSignIn, run.publishToken, run.restartWorkloads}
 	}
 	return run.run(ctx, steps)
 }
@@ -164,6 +165,13 @@ type reconcileRun struct {
 	endpoints *okta.Endpoints
 	// newToken is set when this pass obtained a token.
 	newToken bool
+	// requeue holds times something is due that no outcome reports.
+	requeue []time.Time
+}
+
+// requeueAt asks for a pass at t, whatever the outcome.
+func (run *reconcileRun) requeueAt(t time.Time) {
+	run.requeue = append(run.requeue, t)
 }
 
 // run runs the steps in order. The first outcome that reports something is
@@ -252,13 +260,10 @@ func (run *reconcileRun) credentialsVersion(ctx context.Context) string {
 // credentialsRef is the name of the Secret the grant type's credentials
 // come from.
 func credentialsRef(obj *v1.OktaScopedToken) string {
-	if obj.Spec.GrantType == v1.GrantClientCredentials {
-		if r := obj.Spec.PrivateKeyRef; r != nil {
-			return r.Name
-		}
-		return ""
-	}
 	if r := obj.Spec.ClientSecretRef; r != nil {
+		return r.Name
+	}
+	if r := obj.Spec.PrivateKeyRef; r != nil && obj.Spec.GrantType == v1.GrantClientCredentials {
 		return r.Name
 	}
 	return ""

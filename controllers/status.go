@@ -42,7 +42,7 @@ func (run *reconcileRun) summarize(o outcome) ctrl.Result {
 	st := &run.obj.Status
 	g := run.state.Grant
 	valid := g.HasToken() && run.now.Before(g.Expiry)
-	var requeue []time.Time
+	requeue := run.requeue
 	switch o.kind {
 	case proceed:
 		switch {

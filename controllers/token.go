@@ -80,9 +80,12 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
 	log.FromContext(ctx).V(1).Info("requesting a token", "why", string(why))
 	start := run.r.Clock.Now()
 	var tok *okta.Token
-	if clientCredentials {
+	switch {
+	case clientCredentials && c.Key != nil:
 		tok, err = run.r.Okta.ClientCredentials(ctx, *ep, spec.ClientID, c.Key, spec.Scopes)
-	} else {
+	case clientCredentials:
+		tok, err = run.r.Okta.ClientCredentialsWithSecret(ctx, *ep, *c.App, spec.Scopes)
+	default:
 		tok, err = run.r.Okta.Refresh(ctx, *ep, *c.App, run.state.Grant.RefreshToken)
 	}
 	metrics.TokenRequest(string(spec.GrantType), err, run.r.Clock.Since(start))
@@ -136,7 +139,9 @@ func (run *reconcileRun) tokenDue(ctx context.Context) (policy.Why, *outcome, er
 			if o != nil || err != nil {
 				return policy.NotDue, o, err
 			}
-			in.KeyThumbprint = c.Key.Thumbprint
+			if c.Key != nil {
+				in.KeyThumbprint = c.Key.Thumbprint
+			}
 		}
 	}
 	return policy.TokenDue(in), nil, nil

@@ -39,6 +39,7 @@ import (
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 	"github.com/okta-token-operator/okta-token-operator/internal/policy"
+	"github.com/okta-token-operator/okta-token-operator/internal/secrettemplate"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
@@ -69,8 +70,13 @@ func (run *reconcileRun) publishToken(ctx context.Context) (outcome, error) {
 	if !g.HasToken() {
 		return outcome{}, nil
 	}
-	if o, err := run.ensureTokenSecret(ctx, g); o != nil || err != nil {
-		return deref(o), err
+	published, err := run.ensureTokenSecret(ctx, g)
+	if err != nil {
+		return outcome{}, err
+	}
+	if published != nil && published.reason == v1.ReasonSecretConflict {
+		// Not published: nothing to report of the token.
+		return *published, nil
 	}
 	st := &run.obj.Status
 	issued := metav1.NewTime(g.IssuedAt)
@@ -95,7 +101,7 @@ func (run *reconcileRun) publishToken(ctx context.Context) (outcome, error) {
 	} else {
 		st.RenewalTime = nil
 	}
-	return outcome{}, nil
+	return deref(published), nil
 }
 
 // ensureTokenSecret writes the token Secret when it differs from what g
@@ -143,6 +149,24 @@ func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) 
 	maps.Copy(desired.Annotations, state.TokenSecretAnnotations(g, run.state.RenewHandled))
 	desired.Data = state.TokenSecretData(g)
 	desired.StringData = nil
+	// spec.secretTemplate.data adds keys; a template that cannot be
+	// rendered leaves them out, never the token itself.
+	var templateFailed *outcome
+	if t := obj.Spec.SecretTemplate; t != nil && len(t.Data) > 0 {
+		texts := make(map[string]string, len(t.Data))
+		for k, v := range t.Data {
+			texts[k] = string(v)
+		}
+		d := desired.Data
+		rendered, err := secrettemplate.Render(texts, secrettemplate.Values{AccessToken: string(d[v1.TokenSecretAccessToken]),
+			TokenType: string(d[v1.TokenSecretTokenType]), Expiry: string(d[v1.TokenSecretExpiry]), Scope: string(d[v1.TokenSecretScope])})
+		maps.Copy(desired.Data, rendered)
+		if err != nil {
+			o := stallOutcome(v1.ReasonInvalidTemplate, err.Error()+
+				"; the standard keys access_token, token_type, expiry and scope are written without it")
+			templateFailed = &o
+		}
+	}
 	if err := controllerutil.SetControllerReference(obj, desired, run.r.Scheme()); err != nil {
 		return nil, fmt.Errorf("setting the owner of the token Secret: %w", err)
 	}
@@ -154,19 +178,19 @@ func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) 
 			return nil, fmt.Errorf("creating the token Secret: %w", err)
 		}
 		run.tokenSecret = desired
-		return nil, nil
+		return templateFailed, nil
 	}
 	if equality.Semantic.DeepEqual(existing.Data, desired.Data) &&
 		equality.Semantic.DeepEqual(existing.Labels, desired.Labels) &&
 		equality.Semantic.DeepEqual(existing.Annotations, desired.Annotations) &&
 		equality.Semantic.DeepEqual(existing.OwnerReferences, desired.OwnerReferences) {
-		return nil, nil
+		return templateFailed, nil
 	}
 	if err := run.write(kindSecret, desired, func() error { return run.r.Update(ctx, desired) }); err != nil {
 		return nil, fmt.Errorf("updating the token Secret: %w", err)
 	}
 	run.tokenSecret = desired
-	return nil, nil
+	return templateFailed, nil
 }
 
 // alreadyExists handles a create that found a Secret of that name: either

@@ -63,15 +63,50 @@ type PrivateKeyReference struct {
 	KeyID string `json:"keyID,omitempty"`
 }
 
-// SecretTemplate holds metadata applied to the token Secret.
+// SecretTemplate shapes the token Secret beyond its four standard keys.
 type SecretTemplate struct {
 	// labels added to the token Secret, next to the operator's own labels.
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('oktatoken.dev/') && k != 'app.kubernetes.io/managed-by')",message="secretTemplate.labels: the oktatoken.dev/ labels and app.kubernetes.io/managed-by are the operator's own"
 	// +optional
 	Labels map[string]string `json:"labels,omitempty"`
 
 	// annotations added to the token Secret.
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('oktatoken.dev/'))",message="secretTemplate.annotations: the oktatoken.dev/ annotations are the operator's own"
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
+
+	// data adds keys to the token Secret, each rendered from a template
+	// that may name the token's fields and nothing else: {{ .accessToken }},
+	// {{ .tokenType }}, {{ .expiry }} (RFC 3339) and {{ .scope }} (space-
+	// separated), for example authorization: "Bearer {{ .accessToken }}",
+	// or a configuration file a log shipper reads. The standard keys
+	// access_token, token_type, expiry and scope are always written too,
+	// and cannot be templated.
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[-._a-zA-Z0-9]+$') && size(k) <= 253)",message="secretTemplate.data: keys must be valid Secret keys: letters, digits, '-', '_' and '.'"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k in ['access_token', 'token_type', 'expiry', 'scope']))",message="secretTemplate.data: access_token, token_type, expiry and scope are the token Secret's standard keys; use another key"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].matches('^([^{]|[{][^{]|[{][{]-? *[.](accessToken|tokenType|expiry|scope) *-?[}][}])*[{]?$'))",message="secretTemplate.data: a template may only name the token's fields, as {{ .accessToken }}, {{ .tokenType }}, {{ .expiry }} or {{ .scope }}; no functions, pipelines or other actions"
+	// +optional
+	Data map[string]TemplateString `json:"data,omitempty"`
+}
+
+// TemplateString is one template of secretTemplate.data.
+// +kubebuilder:validation:MaxLength=4096
+type TemplateString string
+
+// RolloutRestartTarget names a workload in the resource's namespace that
+// reads the token only when it starts.
+type RolloutRestartTarget struct {
+	// kind of the workload.
+	// +kubebuilder:validation:Enum=Deployment;StatefulSet;DaemonSet
+	// +required
+	Kind string `json:"kind"`
+
+	// name of the workload, in the same namespace as the OktaScopedToken.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
 }
 
 // OktaScopedTokenSpec is what the user asks for: a token for these scopes,
@@ -80,8 +115,9 @@ type SecretTemplate struct {
 //
 // +kubebuilder:validation:XValidation:rule="!(has(self.renewBefore) && has(self.renewBeforePercentage))",message="set either renewBefore or renewBeforePercentage, not both"
 // +kubebuilder:validation:XValidation:rule="self.grantType != 'AuthorizationCode' || has(self.clientSecretRef)",message="clientSecretRef is required when grantType is AuthorizationCode: name the Secret that holds the Okta web app's client secret"
-// +kubebuilder:validation:XValidation:rule="self.grantType != 'ClientCredentials' || has(self.privateKeyRef)",message="privateKeyRef is required when grantType is ClientCredentials: name the Secret that holds the Okta service app's private key (PEM)"
-// +kubebuilder:validation:XValidation:rule="self.grantType != 'ClientCredentials' || !has(self.clientSecretRef)",message="clientSecretRef is not used with grantType ClientCredentials: Okta service apps authenticate with privateKeyRef (private_key_jwt)"
+// +kubebuilder:validation:XValidation:rule="self.grantType != 'ClientCredentials' || has(self.privateKeyRef) || has(self.clientSecretRef)",message="grantType ClientCredentials needs privateKeyRef: name the Secret that holds the Okta service app's private key (PEM)"
+// +kubebuilder:validation:XValidation:rule="self.grantType != 'ClientCredentials' || !has(self.clientSecretRef) || (has(self.authorizationServerID) && size(self.authorizationServerID) > 0)",message="clientSecretRef with grantType ClientCredentials works only with a custom authorization server (authorizationServerID): Okta's org authorization server requires private_key_jwt, so use privateKeyRef"
+// +kubebuilder:validation:XValidation:rule="!has(self.privateKeyRef) || !has(self.clientSecretRef)",message="set either privateKeyRef or clientSecretRef, not both"
 // +kubebuilder:validation:XValidation:rule="self.grantType != 'AuthorizationCode' || !has(self.privateKeyRef)",message="privateKeyRef is only used with grantType ClientCredentials"
 // +kubebuilder:validation:XValidation:rule="self.grantType == 'AuthorizationCode' || !has(self.allowedSubjects)",message="allowedSubjects applies to grantType AuthorizationCode: no person signs in for a ClientCredentials token"
 // +kubebuilder:validation:XValidation:rule="self.grantType != 'ClientCredentials' || self.scopes.all(s, !s.endsWith('.self') && s != 'openid' && s != 'offline_access' && s != 'profile' && s != 'email')",message="grantType ClientCredentials cannot request user scopes: remove openid, profile, email, offline_access and any *.self scope"
@@ -122,8 +158,10 @@ type OktaScopedTokenSpec struct {
 	// +optional
 	GrantType GrantType `json:"grantType,omitempty"`
 
-	// clientSecretRef names the Secret key holding the web app's client
-	// secret, used with client_secret_basic. Required for AuthorizationCode.
+	// clientSecretRef names the Secret key holding the app's client secret,
+	// used with client_secret_basic. Required for AuthorizationCode; with
+	// ClientCredentials, allowed only for a custom authorization server
+	// (Okta's org authorization server requires private_key_jwt).
 	// +optional
 	ClientSecretRef *SecretKeyReference `json:"clientSecretRef,omitempty"`
 
@@ -174,6 +212,21 @@ type OktaScopedTokenSpec struct {
 	// +kubebuilder:validation:Maximum=95
 	// +optional
 	RenewBeforePercentage *int32 `json:"renewBeforePercentage,omitempty"`
+
+	// rolloutRestartTargets are workloads in this namespace that read the
+	// token only when they start: after each new token is in the Secret,
+	// the operator restarts them the way `kubectl rollout restart` does (the
+	// pod template's kubectl.kubernetes.io/restartedAt annotation), at most
+	// once per rotation and never more often than every five minutes. A
+	// failure shows in the RolloutRestarted condition and never holds up a
+	// rotation. Workloads that re-read the mounted Secret need none of
+	// this (docs/consumers.md).
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=map
+	// +listMapKey=kind
+	// +listMapKey=name
+	// +optional
+	RolloutRestartTargets []RolloutRestartTarget `json:"rolloutRestartTargets,omitempty"`
 
 	// allowedSubjects limits who may complete a sign-in (AuthorizationCode
 	// only): Okta user ids (sub), logins or emails, or every login of a
@@ -254,6 +307,11 @@ type OktaScopedTokenStatus struct {
 	// lastFailureTime is when the last token request failed.
 	// +optional
 	LastFailureTime *metav1.Time `json:"lastFailureTime,omitempty"`
+
+	// lastRolloutRestartTime is when the workloads in
+	// spec.rolloutRestartTargets were last restarted for a new token.
+	// +optional
+	LastRolloutRestartTime *metav1.Time `json:"lastRolloutRestartTime,omitempty"`
 
 	// nextAttemptTime is when the operator asks Okta again after the last
 	// failure: its backoff, or Okta's rate-limit reset. A change to the spec

@@ -22,6 +22,10 @@ const (
 	ConditionReady       = "Ready"
 	ConditionReconciling = "Reconciling"
 	ConditionStalled     = "Stalled"
+	// ConditionRolloutRestarted says whether the workloads in
+	// spec.rolloutRestartTargets were restarted for the current token;
+	// present only when the spec names some.
+	ConditionRolloutRestarted = "RolloutRestarted"
 )
 
 // Reasons a user sees in `kubectl get ost`.
@@ -46,6 +50,11 @@ const (
 	ReasonSecretNotUsable         = "SecretNotUsable"
 	ReasonStateConflict           = "StateConflict"
 	ReasonSubjectNotAllowed       = "SubjectNotAllowed"
+	ReasonRestarted               = "Restarted"
+	ReasonRestartFailed           = "RestartFailed"
+	ReasonRestartPending          = "RestartPending"
+	ReasonInvalidTemplate         = "InvalidTemplate"
+	ReasonWaitingForRateLimit     = "WaitingForRateLimit"
 )
 
 // Reasons of the Events the operator records. Events mark transitions — the

@@ -71,8 +71,8 @@ var refusedTypes = map[corev1.SecretType]bool{
 // Load reads the referenced Secret key. reader should be uncached: the
 // referenced Secrets are the user's, not labelled for the operator's cache.
 func Load(ctx context.Context, reader client.Reader, obj *v1.OktaScopedToken, p Policy) (Credentials, error) {
-	switch obj.Spec.GrantType {
-	case v1.GrantClientCredentials:
+	switch {
+	case obj.Spec.GrantType == v1.GrantClientCredentials && obj.Spec.ClientSecretRef == nil:
 		ref := obj.Spec.PrivateKeyRef
 		if ref == nil {
 			return Credentials{}, &Error{Reason: v1.ReasonInvalidSpec, Message: "privateKeyRef is required for grantType ClientCredentials"}
@@ -88,6 +88,8 @@ func Load(ctx context.Context, reader client.Reader, obj *v1.OktaScopedToken, p 
 		}
 		return Credentials{Key: key, Version: version}, nil
 	default:
+		// A web app's secret, or a service app's at a custom
+		// authorization server.
 		ref := obj.Spec.ClientSecretRef
 		if ref == nil {
 			return Credentials{}, &Error{Reason: v1.ReasonInvalidSpec, Message: "clientSecretRef is required for grantType AuthorizationCode"}

@@ -88,6 +88,7 @@ func TestServiceAppTokenReadsTheSystemLog(t *testing.T) {
 
 	spec["oktaDomain"] = devServer.Issuer()
 	spec["clientID"] = clientID
+	token["metadata"].(map[string]any)["namespace"] = ns
 	manifest, err := yaml.Marshal(token)
 	g.Expect(err).NotTo(HaveOccurred())
 	path := filepath.Join(t.TempDir(), "serviceapp.yaml")

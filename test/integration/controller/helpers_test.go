@@ -386,7 +386,8 @@ func (l *tokenRequestLog) wrap(next http.Handler) http.Handler {
 		l.mu.Lock()
 		l.requests++
 		l.mu.Unlock()
-		if r.Method == http.MethodPost && r.URL.Path == "/oauth2/v1/token" {
+		// The org authorization server's token endpoint, or a custom one's.
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/v1/token") {
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 			if err != nil {
 				http.Error(w, "unreadable body", http.StatusBadRequest)

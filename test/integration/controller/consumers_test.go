@@ -1,0 +1,201 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+// What consumers of the token get: workloads restarted after a rotation,
+// Secrets in the shape a consumer wants, and service apps on a custom
+// authorization server authenticating with a client secret.
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+)
+
+// workloadTemplate is a pod template a Deployment or StatefulSet can run.
+func workloadTemplate() corev1.PodTemplateSpec {
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "log-shipper"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "shipper", Image: "log-shipper:1"}}},
+	}
+}
+
+func restartedAt(g Gomega, obj client.Object) string {
+	g.Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return o.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"]
+	case *appsv1.StatefulSet:
+		return o.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"]
+	}
+	return ""
+}
+
+// TestRolloutRestartTargets: after each new token is in the Secret, the
+// workloads that read it only at start are restarted the way `kubectl
+// rollout restart` does, once per token and not more often than every five
+// minutes; a workload that cannot be restarted is reported, and the token
+// is unaffected.
+func TestRolloutRestartTargets(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	f := newFixture(t, fixtureOptions{})
+	selector := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "log-shipper"}}
+	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "log-shipper", Namespace: f.ns},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: selector, Template: workloadTemplate()}}
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "archiver", Namespace: f.ns},
+		Spec: appsv1.StatefulSetSpec{Selector: selector, Template: workloadTemplate()}}
+	g.Expect(env.Client.Create(ctx, deploy)).To(Succeed())
+	g.Expect(env.Client.Create(ctx, sts)).To(Succeed())
+	f.newWebToken(func(o *v1.OktaScopedToken) {
+		o.Spec.RolloutRestartTargets = []v1.RolloutRestartTarget{
+			{Kind: "Deployment", Name: "log-shipper"}, {Kind: "StatefulSet", Name: "archiver"},
+		}
+	})
+	cur := f.signIn()
+
+	first := restartedAt(g, deploy)
+	g.Expect(first).NotTo(BeEmpty(), "restarted once the first token is in the Secret")
+	g.Expect(restartedAt(g, sts)).To(Equal(first))
+	g.Expect(condition(cur, v1.ConditionRolloutRestarted).Reason).To(Equal(v1.ReasonRestarted))
+	g.Expect(condition(cur, v1.ConditionRolloutRestarted).Message).To(ContainSubstring("Deployment/log-shipper, StatefulSet/archiver"))
+	generation := deploy.Generation
+
+	// A pass without a new token restarts nothing.
+	f.poke()
+	g.Expect(restartedAt(g, deploy)).To(Equal(first))
+	g.Expect(deploy.Generation).To(Equal(generation))
+
+	// A new token within five minutes of the last restart waits for them.
+	f.step(time.Minute)
+	f.annotate(v1.AnnotationRenewRequestedAt, "now")
+	g.Eventually(func(g Gomega) string { return condition(get(g, f.obj), v1.ConditionRolloutRestarted).Reason }).
+		Should(Equal(v1.ReasonRestartPending))
+	g.Expect(readyCondition(get(g, f.obj)).Status).To(Equal(metav1.ConditionTrue), "the token is fine meanwhile")
+	g.Expect(restartedAt(g, deploy)).To(Equal(first))
+	f.step(4 * time.Minute)
+	g.Eventually(func(g Gomega) string { return restartedAt(g, deploy) }).ShouldNot(Equal(first))
+	g.Eventually(func(g Gomega) string { return condition(get(g, f.obj), v1.ConditionRolloutRestarted).Reason }).
+		Should(Equal(v1.ReasonRestarted))
+
+	// A workload that is not there is reported, and the token stays fine.
+	cur = get(g, f.obj)
+	patch := client.MergeFrom(cur.DeepCopy())
+	cur.Spec.RolloutRestartTargets = append(cur.Spec.RolloutRestartTargets, v1.RolloutRestartTarget{Kind: "DaemonSet", Name: "missing"})
+	g.Expect(env.Client.Patch(ctx, cur, patch)).To(Succeed())
+	f.step(5 * time.Minute)
+	f.annotate(v1.AnnotationRenewRequestedAt, "again")
+	g.Eventually(func(g Gomega) {
+		cur = get(g, f.obj)
+		c := condition(cur, v1.ConditionRolloutRestarted)
+		g.Expect(c.Reason).To(Equal(v1.ReasonRestartFailed))
+		g.Expect(c.Message).To(ContainSubstring("DaemonSet/missing"))
+		g.Expect(c.Message).To(ContainSubstring("restarted: Deployment/log-shipper, StatefulSet/archiver"))
+	}).Should(Succeed())
+	g.Expect(readyCondition(cur).Status).To(Equal(metav1.ConditionTrue))
+	g.Expect(cur.Status.Rotations).To(BeEquivalentTo(2))
+}
+
+// TestSecretTemplateData: the token Secret carries the keys a consumer
+// asked for, rendered from the token, and follows each rotation.
+func TestSecretTemplateData(t *testing.T) {
+	g := NewWithT(t)
+	f, _ := signedIn(t, fixtureOptions{}, func(o *v1.OktaScopedToken) {
+		o.Spec.SecretTemplate = &v1.SecretTemplate{Data: map[string]v1.TemplateString{
+			"authorization": "Bearer {{ .accessToken }}",
+			"shipper.yaml":  "okta:\n  token: {{.accessToken}}\n  expires: {{ .expiry }}\n  scopes: \"{{ .scope }}\"\n",
+		}}
+	})
+	check := func(g Gomega) string {
+		s := tokenSecret(g, f.ns, f.obj.TokenSecretName())
+		access := string(s.Data[v1.TokenSecretAccessToken])
+		g.Expect(string(s.Data["authorization"])).To(Equal("Bearer " + access))
+		g.Expect(string(s.Data["shipper.yaml"])).To(Equal("okta:\n  token: " + access + "\n  expires: " +
+			string(s.Data[v1.TokenSecretExpiry]) + "\n  scopes: \"" + string(s.Data[v1.TokenSecretScope]) + "\"\n"))
+		return access
+	}
+	first := check(g)
+	remember(first)
+	f.annotate(v1.AnnotationRenewRequestedAt, "now")
+	g.Eventually(func(g Gomega) string { return check(g) }).ShouldNot(Equal(first))
+
+	// A key dropped from the template leaves the Secret.
+	cur := get(g, f.obj)
+	patch := client.MergeFrom(cur.DeepCopy())
+	delete(cur.Spec.SecretTemplate.Data, "shipper.yaml")
+	g.Expect(env.Client.Patch(context.Background(), cur, patch)).To(Succeed())
+	g.Eventually(func(g Gomega) map[string][]byte { return tokenSecret(g, f.ns, f.obj.TokenSecretName()).Data }).
+		ShouldNot(HaveKey("shipper.yaml"))
+}
+
+// TestClientCredentialsWithAClientSecret: a service app on a custom
+// authorization server authenticates with its client secret
+// (client_secret_basic) and gets a token for the server's custom scopes.
+func TestClientCredentialsWithAClientSecret(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	f := serviceFixture(t, time.Minute, oktadev.Config{})
+	g.Expect(f.srv.AddAuthorizationServer(oktadev.AuthorizationServer{ID: "default", Scopes: []string{"logs:read"}})).To(Succeed())
+	const clientID, secret = "0oaservicesecret", "service-app-client-secret-value"
+	remember(secret)
+	g.Expect(f.srv.AddServiceClient(oktadev.ServiceClient{ID: clientID, Secret: secret})).To(Succeed())
+	g.Expect(env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "okta-service-app", Namespace: f.ns},
+		StringData: map[string]string{"clientSecret": secret}})).To(Succeed())
+	obj := f.create(&v1.OktaScopedToken{
+		ObjectMeta: metav1.ObjectMeta{Name: "logs-reader", Namespace: f.ns},
+		Spec: v1.OktaScopedTokenSpec{
+			OktaDomain: f.srv.Issuer(), AuthorizationServerID: "default", ClientID: clientID,
+			GrantType:       v1.GrantClientCredentials,
+			ClientSecretRef: &v1.SecretKeyReference{Name: "okta-service-app", Key: "clientSecret"},
+			Scopes:          []string{"logs:read"}, SecretName: "logs-reader-token",
+		},
+	}, nil)
+	cur := waitForReady(t, obj)
+	g.Expect(cur.Status.GrantedScopes).To(Equal([]string{"logs:read"}))
+	sent := f.requests.from("")
+	g.Expect(sent).To(HaveLen(1))
+	g.Expect(sent[0].Get("grant_type")).To(Equal("client_credentials"))
+	g.Expect(sent[0]).NotTo(HaveKey("client_secret"), "the secret goes in the Authorization header (client_secret_basic)")
+	g.Expect(sent[0]).NotTo(HaveKey("client_assertion"))
+	access := f.accessToken(g)
+	remember(access)
+	// The token is one the custom authorization server honours.
+	req, _ := http.NewRequest(http.MethodPost, f.srv.AuthorizationServerIssuer("default")+"/v1/introspect",
+		strings.NewReader("token="+access))
+	req.SetBasicAuth(clientID, secret)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = resp.Body.Close() }()
+	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+	var body strings.Builder
+	_, _ = io.Copy(&body, resp.Body)
+	g.Expect(body.String()).To(ContainSubstring(`"active":true`))
+}
