@@ -21,6 +21,7 @@ limitations under the License.
 package operator
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
@@ -29,6 +30,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -189,6 +191,15 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
+	// Every package's initialisation has run by now: most of what it
+	// touched of the binary is not needed again.
+	releaseStartupPages()
+	// Until the initial lists are in, collect garbage twice as eagerly:
+	// they stream every watched object through the heap once (every
+	// Secret's metadata, for one), and without this the heap's peak, not
+	// what the operator keeps, decides its memory limit. startupPages puts
+	// it back.
+	gcPercent := debug.SetGCPercent(startupGCPercent)
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
 	managed := labels.SelectorFromSet(labels.Set{v1.LabelManagedBy: v1.ManagedByValue})
@@ -324,6 +335,11 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	if err := mgr.Add(cb); err != nil {
 		return nil, fmt.Errorf("adding the callback server: %w", err)
 	}
+	if err := mgr.Add(startupPages{gcPercent: gcPercent, informers: []informerOf{
+		{mgr.GetCache(), &v1.OktaScopedToken{}}, {mgr.GetCache(), &corev1.Secret{}}, {referencedCache, secretMeta},
+	}}); err != nil {
+		return nil, err
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err
 	}
@@ -391,4 +407,43 @@ func shardSelector(shard string) (labels.Selector, error) {
 		return nil, fmt.Errorf("--shard %q is not a valid label value: %w", shard, err)
 	}
 	return labels.NewSelector().Add(*req), nil
+}
+
+// startupPages releases the binary's pages that starting touched, and the
+// memory the initial lists took, once the informers the operator runs on
+// have synced (see releaseStartupPages), on every replica.
+type startupPages struct {
+	gcPercent int
+	informers []informerOf
+}
+
+// startupGCPercent is GOGC until the initial lists are in.
+const startupGCPercent = 50
+
+type informerOf struct {
+	cache cache.Cache
+	obj   client.Object
+}
+
+func (startupPages) NeedLeaderElection() bool { return false }
+
+func (p startupPages) Start(ctx context.Context) error {
+	for _, i := range p.informers {
+		// The informers the controller starts later are these same ones:
+		// asking for them now starts them, so there is something to wait
+		// for.
+		if _, err := i.cache.GetInformer(ctx, i.obj); err != nil {
+			return nil
+		}
+		if !i.cache.WaitForCacheSync(ctx) {
+			return nil
+		}
+	}
+	debug.SetGCPercent(p.gcPercent)
+	releaseStartupPages()
+	// The initial lists (every Secret's metadata, for one) are garbage
+	// now: return the memory they took to the system rather than keep it
+	// for a heap that will not grow that large again.
+	debug.FreeOSMemory()
+	return nil
 }
