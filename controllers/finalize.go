@@ -108,6 +108,11 @@ func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaSc
 // make the operator send the refresh token (or the client secret) there.
 // The issuer must still be one the operator may talk to.
 func (r *OktaScopedTokenReconciler) revokeGrant(ctx context.Context, obj *v1.OktaScopedToken, g *state.Grant) error {
+	if g.ClientID != "" && g.ClientID != obj.Spec.ClientID {
+		// The spec's client secret is another app's: it must not be sent to
+		// this grant's org, and would not be accepted there.
+		return fmt.Errorf("the grant belongs to the app %s, which the spec no longer names, so its secret is not at hand", g.ClientID)
+	}
 	c, err := creds.Load(ctx, r.APIReader, obj, r.SecretPolicy)
 	if err != nil {
 		return err

@@ -123,7 +123,10 @@ func (run *reconcileRun) ensureSignIn(ctx context.Context) (outcome, error) {
 		if err != nil {
 			return outcome{}, err
 		}
-		scopes := append([]string{"openid", "offline_access"}, spec.Scopes...)
+		// profile and email put the person's login and email in the ID
+		// token (Okta leaves them out otherwise): allowedSubjects and
+		// status.authorizedSubject name people by them.
+		scopes := append([]string{"openid", "profile", "email", "offline_access"}, spec.Scopes...)
 		next := run.state
 		next.Pending = &state.PendingLogin{
 			StateHash: login.StateHash, Verifier: login.Verifier, ExpiresAt: login.ExpiresAt,

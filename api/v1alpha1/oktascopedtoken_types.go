@@ -172,7 +172,8 @@ type OktaScopedTokenSpec struct {
 	PrivateKeyRef *PrivateKeyReference `json:"privateKeyRef,omitempty"`
 
 	// scopes the token is limited to, such as okta.logs.read. For
-	// AuthorizationCode the operator adds openid and offline_access itself.
+	// AuthorizationCode the operator adds openid, profile, email and
+	// offline_access itself.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:MinLength=1
@@ -237,6 +238,7 @@ type OktaScopedTokenSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:items:Pattern=`^[-A-Za-z0-9._%+@*!#$&'=?^~|]+$`
 	// +kubebuilder:validation:XValidation:rule="self.all(s, !s.contains('*') || s.matches('^[*]@([*][.])?[A-Za-z0-9-]+([.][A-Za-z0-9-]+)+$'))",message="allowedSubjects: a wildcard is allowed only as the whole local part, *@example.com, or for subdomains, *@*.example.com"
 	// +listType=set
 	// +optional

@@ -124,6 +124,7 @@ func FuzzCallback(f *testing.F) {
 	for _, seed := range []struct{ method, query string }{
 		{"GET", "state=" + fuzzLiveState + "&code=abc"},
 		{"GET", "state=" + fuzzLiveState + "&error=access_denied&error_description=denied"},
+		{"GET", "state=" + fuzzLiveState + "&error=access_denied%0D%0A%1B%5B31m&error_description=%E2%80%AEexe.txt%0Aforged%1B%5D0%3Bx%07%C2%9B%FF"},
 		{"GET", "state=" + fuzzLiveState},
 		{"GET", "state=" + fuzzLiveState + "&state=" + fuzzLiveState},
 		{"GET", "state=<script>alert(1)</script>&code=%00%ff"},

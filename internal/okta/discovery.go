@@ -113,6 +113,7 @@ func (d *Discoverer) Discover(ctx context.Context, domain, asID string) (Endpoin
 	if failed && now.Before(f.until) {
 		return Endpoints{}, f.err
 	}
+	caller := ctx
 	ctx, cancel := context.WithTimeout(ctx, durationOr(d.Timeout, 10*time.Second))
 	defer cancel()
 	var errs []error
@@ -135,6 +136,11 @@ func (d *Discoverer) Discover(ctx context.Context, domain, asID string) (Endpoin
 		errs = append(errs, err)
 	}
 	err := &Error{Class: Transient, Op: "discovering " + issuer, cause: errors.Join(errs...)}
+	if caller.Err() != nil {
+		// The caller gave up (a browser closed, the operator stopping):
+		// that says nothing of the issuer.
+		return Endpoints{}, err
+	}
 	d.mu.Lock()
 	if d.failures == nil {
 		d.failures = map[string]cachedFailure{}

@@ -60,7 +60,7 @@ type keySets struct {
 // discovery, so the keys are fetched from the issuer's own host.
 func (c *Client) VerifyIDToken(ctx context.Context, ep Endpoints, clientID, raw, nonce string) (Identity, error) {
 	if raw == "" {
-		return Identity{}, errors.New("Okta's answer carried no ID token to tell who signed in")
+		return Identity{}, errors.New("the token response carried no ID token to tell who signed in")
 	}
 	if ep.JWKSURI == "" {
 		return Identity{}, errors.New("the authorization server publishes no keys (jwks_uri) to check its ID token with")
@@ -84,11 +84,11 @@ func (c *Client) VerifyIDToken(ctx context.Context, ep Endpoints, clientID, raw,
 	})
 	tok, err := verifier.Verify(ctx, raw)
 	if err != nil {
-		return Identity{}, fmt.Errorf("Okta's ID token does not verify: %s", Sanitize(err.Error(), 300))
+		return Identity{}, fmt.Errorf("the ID token does not verify: %s", Sanitize(err.Error(), 300))
 	}
 	// A sign-in link made before links carried a nonce has none to check.
 	if nonce != "" && subtle.ConstantTimeCompare([]byte(tok.Nonce), []byte(nonce)) != 1 {
-		return Identity{}, errors.New("Okta's ID token was issued for another sign-in (its nonce does not match)")
+		return Identity{}, errors.New("the ID token was issued for another sign-in (its nonce does not match)")
 	}
 	var claims struct {
 		Email    string `json:"email"`
@@ -97,5 +97,6 @@ func (c *Client) VerifyIDToken(ctx context.Context, ep Endpoints, clientID, raw,
 	if err := tok.Claims(&claims); err != nil {
 		return Identity{}, fmt.Errorf("reading the ID token's claims: %w", err)
 	}
-	return Identity{Subject: tok.Subject, Email: Sanitize(claims.Email, 256), Username: Sanitize(claims.Username, 256)}, nil
+	return Identity{Subject: Sanitize(tok.Subject, 256), Email: Sanitize(claims.Email, 256),
+		Username: Sanitize(claims.Username, 256)}, nil
 }

@@ -115,3 +115,45 @@ func IsHostBusy(err error) bool {
 	_, ok := errors.AsType[*HostBusyError](err)
 	return ok
 }
+
+// LimitBodies is a RoundTripper that fails a response body past Max bytes:
+// whatever claims to be Okta cannot make the operator read without bound
+// (go-oidc reads a key set whole, for one).
+type LimitBodies struct {
+	Max  int64
+	Next http.RoundTripper
+}
+
+// RoundTrip sends r and bounds the answer's body.
+func (l LimitBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	next := l.Next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	resp, err := next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &limitedBody{ReadCloser: resp.Body, left: l.Max}
+	return resp, nil
+}
+
+type limitedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+// errBodyTooLarge ends a read past the bound.
+var errBodyTooLarge = errors.New("the answer is larger than the operator reads")
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
+}

@@ -29,23 +29,27 @@ import (
 // spaces, runs of spaces shrink to one, and it is cut at max runes.
 func Sanitize(s string, max int) string {
 	var b strings.Builder
-	space := false
 	n := 0
+	pendingSpace := false
 	for _, r := range s {
 		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.IsSpace(r) {
-			if !space && b.Len() > 0 {
-				b.WriteByte(' ')
-				n++
-			}
-			space = true
-		} else {
-			b.WriteRune(r)
-			n++
-			space = false
+			pendingSpace = b.Len() > 0
+			continue
 		}
-		if n >= max {
-			return strings.TrimSpace(b.String()) + "…"
+		need := 1
+		if pendingSpace {
+			need = 2
 		}
+		if n+need > max {
+			// More text follows than fits: say it was cut.
+			return b.String() + "…"
+		}
+		if pendingSpace {
+			b.WriteByte(' ')
+			pendingSpace = false
+		}
+		b.WriteRune(r)
+		n += need
 	}
-	return strings.TrimSpace(b.String())
+	return b.String()
 }

@@ -47,7 +47,7 @@ func TestAuthorizationCodeFlowIssuesOktaShapedTokens(t *testing.T) {
 	claims := verifyIDToken(t, env, idToken)
 	for claim, want := range map[string]string{
 		"iss":                env.issuer,
-		"sub":                DemoUser,
+		"sub":                UserID(DemoUser),
 		"preferred_username": DemoUser,
 		"email":              DemoUser,
 		"name":               DemoUserName,

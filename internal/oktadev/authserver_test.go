@@ -362,7 +362,7 @@ func TestCustomAuthorizationServerSignIn(t *testing.T) {
 	}
 	var info map[string]any
 	must(t, json.Unmarshal(body, &info))
-	if info["sub"] != DemoUser || info["email"] != DemoUser {
+	if info["sub"] != UserID(DemoUser) || info["email"] != DemoUser {
 		t.Errorf("userinfo %v", info)
 	}
 	if resp, _ := env.getWithToken(env.url(pathUserinfo), refreshed.AccessToken); resp.StatusCode != http.StatusUnauthorized {

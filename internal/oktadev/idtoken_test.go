@@ -144,7 +144,7 @@ func TestIDTokenCarriesTheNonce(t *testing.T) {
 			case tc.nonce != "" && nonce != tc.nonce:
 				t.Errorf("nonce = %v, want %q", nonce, tc.nonce)
 			}
-			for claim, want := range map[string]string{"sub": DemoUser, "email": DemoUser, "preferred_username": DemoUser} {
+			for claim, want := range map[string]string{"sub": UserID(DemoUser), "email": DemoUser, "preferred_username": DemoUser} {
 				if claims[claim] != want {
 					t.Errorf("%s = %v, want %q", claim, claims[claim], want)
 				}
@@ -189,9 +189,10 @@ func TestSecondUserSignsIn(t *testing.T) {
 			must(t, err)
 			raw, _ := tok.Extra("id_token").(string)
 			claims := verifyIDToken(t, env, raw)
-			for _, claim := range []string{"sub", "email", "preferred_username"} {
-				if claims[claim] != tc.wantSubject {
-					t.Errorf("%s = %v, want %s", claim, claims[claim], tc.wantSubject)
+			for claim, want := range map[string]string{"sub": UserID(tc.wantSubject), "email": tc.wantSubject,
+				"preferred_username": tc.wantSubject} {
+				if claims[claim] != want {
+					t.Errorf("%s = %v, want %s", claim, claims[claim], want)
 				}
 			}
 		})

@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/hex"
 	"html/template"
 	"net/http"
 	"slices"
@@ -119,7 +120,7 @@ func (as *authServer) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	for _, scope := range ar.GetRequestedScopes() {
 		ar.GrantScope(scope)
 	}
-	resp, err := as.oauth.NewAuthorizeResponse(ctx, ar, userSession(user, s.clock.Now()))
+	resp, err := as.oauth.NewAuthorizeResponse(ctx, ar, userSession(user, s.clock.Now(), ar.GetRequestedScopes()))
 	if err != nil {
 		as.redirectError(w, r, ar, as.authorizeEndpointError(client, ar.GetRequestedScopes(), err))
 		return
@@ -170,23 +171,38 @@ const (
 // test or an operator status shows names the person. signedInAt becomes
 // auth_time; it is also the request time, which is what fosite checks a
 // prompt=login request against.
-func userSession(u User, signedInAt time.Time) *openid.DefaultSession {
+func userSession(u User, signedInAt time.Time, scopes []string) *openid.DefaultSession {
 	signedInAt = signedInAt.UTC().Truncate(time.Second)
+	// As at Okta, the ID token names the person by login and email only
+	// when the profile and email scopes were asked for; sub always.
+	extra := map[string]any{}
+	if slices.Contains(scopes, "profile") {
+		extra[claimPreferredUsername] = u.Username
+		extra[claimName] = u.Name
+	}
+	if slices.Contains(scopes, "email") {
+		extra[claimEmail] = u.Username
+	}
 	return &openid.DefaultSession{
 		Claims: &jwt.IDTokenClaims{
-			Subject:     u.Username,
+			Subject:     userID(u),
 			AuthTime:    signedInAt,
 			RequestedAt: signedInAt,
-			Extra: map[string]any{
-				claimPreferredUsername: u.Username,
-				claimEmail:             u.Username,
-				claimName:              u.Name,
-			},
+			Extra:       extra,
 		},
 		Headers:  &jwt.Headers{},
-		Subject:  u.Username,
+		Subject:  userID(u),
 		Username: u.Username,
 	}
+}
+
+func userID(u User) string { return UserID(u.Username) }
+
+// UserID is the id the server gives a user, as Okta's sub carries it: 00u and
+// 17 more characters, the same for the same login whatever its case.
+func UserID(username string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(username)))
+	return "00u" + hex.EncodeToString(sum[:])[:17]
 }
 
 // redirectError sends an authorization error to the client's redirect URI

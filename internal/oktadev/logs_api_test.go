@@ -293,7 +293,7 @@ func TestUserinfo(t *testing.T) {
 	if err := json.Unmarshal(body, &claims); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
-	if claims["sub"] != DemoUser || claims["email"] != DemoUser || claims["name"] != DemoUserName {
+	if claims["sub"] != UserID(DemoUser) || claims["email"] != DemoUser || claims["name"] != DemoUserName {
 		t.Errorf("claims %v", claims)
 	}
 

@@ -435,7 +435,7 @@ func TestIntrospect(t *testing.T) {
 	now := env.clock.Now().Unix()
 	want := map[string]any{
 		"active": true, "scope": "openid offline_access okta.logs.read", "client_id": testWebClientID,
-		"username": DemoUser, "sub": DemoUser, "token_type": "Bearer", "iss": env.issuer,
+		"username": DemoUser, "sub": UserID(DemoUser), "token_type": "Bearer", "iss": env.issuer,
 	}
 	for k, v := range want {
 		if body[k] != v {

@@ -130,6 +130,9 @@ const (
 	defaultKubeAPIQPS              = 200
 	defaultKubeAPIBurst            = 400
 	defaultMaxRequestsPerHost      = 4
+	// maxOktaBody bounds any answer read from Okta: metadata, tokens and
+	// key sets are a few kilobytes.
+	maxOktaBody = 1 << 20
 )
 
 func (o *Options) defaults() error {
@@ -254,14 +257,15 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		Timeout:       o.HTTPTimeout,
 		CheckRedirect: okta.NoRedirects,
 		Transport: &okta.HostLimiter{PerHost: o.MaxRequestsPerHost, Wait: time.Second,
-			Next: http.DefaultTransport.(*http.Transport).Clone()},
+			Next: okta.LimitBodies{Max: maxOktaBody, Next: http.DefaultTransport.(*http.Transport).Clone()}},
 	}
 	oktaClient := &okta.Client{HTTP: httpClient, Clock: o.Clock}
 	discovery := &okta.Discoverer{HTTP: httpClient, Clock: o.Clock, TTL: 15 * time.Minute,
 		AllowInsecure: o.AllowInsecureIssuers, Domains: domains}
 	// The callback's: a person is waiting, so it does not queue behind the
 	// reconciler's requests; it follows no redirects either.
-	callbackHTTP := &http.Client{Timeout: o.HTTPTimeout, CheckRedirect: okta.NoRedirects}
+	callbackHTTP := &http.Client{Timeout: o.HTTPTimeout, CheckRedirect: okta.NoRedirects,
+		Transport: okta.LimitBodies{Max: maxOktaBody, Next: http.DefaultTransport.(*http.Transport).Clone()}}
 	callbackOkta := &okta.Client{HTTP: callbackHTTP, Clock: o.Clock}
 	callbackDiscovery := &okta.Discoverer{HTTP: callbackHTTP, Clock: o.Clock, TTL: 15 * time.Minute,
 		AllowInsecure: o.AllowInsecureIssuers, Domains: domains}

@@ -54,7 +54,7 @@ func TestSignInStoresTheToken(t *testing.T) {
 	g.Expect(q.Get("redirect_uri")).To(Equal(callbackURL))
 	g.Expect(q.Get("response_type")).To(Equal("code"))
 	g.Expect(q.Get("code_challenge_method")).To(Equal("S256"))
-	g.Expect(strings.Fields(q.Get("scope"))).To(ConsistOf("openid", "offline_access", "okta.logs.read"))
+	g.Expect(strings.Fields(q.Get("scope"))).To(ConsistOf("openid", "profile", "email", "offline_access", "okta.logs.read"))
 	g.Expect(len(q.Get("state"))).To(BeNumerically(">=", 43), "a 256-bit state, base64url")
 	g.Eventually(func(g Gomega) []string { return eventReasons(g, obj) }).Should(ContainElement(v1.ReasonAuthorizationRequired))
 

@@ -141,7 +141,7 @@ func TestInvalidResourcesAreRejectedWithAClearMessage(t *testing.T) {
 				s.ClientSecretRef = nil
 			},
 			field:   "spec",
-			message: `Invalid value: privateKeyRef is required when grantType is ClientCredentials: name the Secret that holds the Okta service app's private key (PEM)`,
+			message: `Invalid value: grantType ClientCredentials needs privateKeyRef: name the Secret that holds the Okta service app's private key (PEM)`,
 		},
 		"ClientCredentials with a client secret": {
 			mutate: func(s *v1.OktaScopedTokenSpec) {
@@ -149,7 +149,7 @@ func TestInvalidResourcesAreRejectedWithAClearMessage(t *testing.T) {
 				s.PrivateKeyRef = &v1.PrivateKeyReference{SecretKeyReference: v1.SecretKeyReference{Name: "svc", Key: "k"}}
 			},
 			field:   "spec",
-			message: `Invalid value: clientSecretRef is not used with grantType ClientCredentials: Okta service apps authenticate with privateKeyRef (private_key_jwt)`,
+			message: `Invalid value: clientSecretRef with grantType ClientCredentials works only with a custom authorization server (authorizationServerID): Okta's org authorization server requires private_key_jwt, so use privateKeyRef`,
 		},
 		"ClientCredentials with a .self scope": {
 			mutate: func(s *v1.OktaScopedTokenSpec) {
@@ -168,6 +168,44 @@ func TestInvalidResourcesAreRejectedWithAClearMessage(t *testing.T) {
 			mutate:  func(s *v1.OktaScopedTokenSpec) { s.SecretName = "Logs_Reader" },
 			field:   "spec.secretName",
 			message: `Invalid value: "Logs_Reader": spec.secretName in body should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'`,
+		},
+		"allowedSubjects with a star inside the local part": {
+			mutate:  func(s *v1.OktaScopedTokenSpec) { s.AllowedSubjects = []string{"admin@example.com", "a*@example.com"} },
+			field:   "spec.allowedSubjects",
+			message: `Invalid value: allowedSubjects: a wildcard is allowed only as the whole local part, *@example.com, or for subdomains, *@*.example.com`,
+		},
+		"allowedSubjects with a star for the domain": {
+			mutate:  func(s *v1.OktaScopedTokenSpec) { s.AllowedSubjects = []string{"*@*"} },
+			field:   "spec.allowedSubjects",
+			message: `Invalid value: allowedSubjects: a wildcard is allowed only as the whole local part, *@example.com, or for subdomains, *@*.example.com`,
+		},
+		"allowedSubjects with a star and no at sign": {
+			mutate:  func(s *v1.OktaScopedTokenSpec) { s.AllowedSubjects = []string{"*example.com"} },
+			field:   "spec.allowedSubjects",
+			message: `Invalid value: allowedSubjects: a wildcard is allowed only as the whole local part, *@example.com, or for subdomains, *@*.example.com`,
+		},
+		"allowedSubjects with a star before the domain's name": {
+			mutate:  func(s *v1.OktaScopedTokenSpec) { s.AllowedSubjects = []string{"*@*example.com"} },
+			field:   "spec.allowedSubjects",
+			message: `Invalid value: allowedSubjects: a wildcard is allowed only as the whole local part, *@example.com, or for subdomains, *@*.example.com`,
+		},
+		"allowedSubjects with a star for a top-level domain": {
+			mutate:  func(s *v1.OktaScopedTokenSpec) { s.AllowedSubjects = []string{"*@*.com"} },
+			field:   "spec.allowedSubjects",
+			message: `Invalid value: allowedSubjects: a wildcard is allowed only as the whole local part, *@example.com, or for subdomains, *@*.example.com`,
+		},
+		"allowedSubjects with an empty entry": {
+			mutate:  func(s *v1.OktaScopedTokenSpec) { s.AllowedSubjects = []string{""} },
+			field:   "spec.allowedSubjects[0]",
+			message: `Invalid value: "": spec.allowedSubjects[0] in body should be at least 1 chars long`,
+		},
+		"allowedSubjects with ClientCredentials": {
+			mutate: func(s *v1.OktaScopedTokenSpec) {
+				*s = validSpec(v1.GrantClientCredentials)
+				s.AllowedSubjects = []string{"*@example.com"}
+			},
+			field:   "spec",
+			message: `Invalid value: allowedSubjects applies to grantType AuthorizationCode: no person signs in for a ClientCredentials token`,
 		},
 		"clientID with a slash": {
 			mutate:  func(s *v1.OktaScopedTokenSpec) { s.ClientID = "0oa/../admin" },
@@ -210,6 +248,9 @@ func TestValidResourcesAreAcceptedAndDefaulted(t *testing.T) {
 		"renewBefore within bounds":    {mutate: func(s *v1.OktaScopedTokenSpec) { s.RenewBefore = &metav1.Duration{Duration: 15 * 60e9} }},
 		"several scopes incl. openid": {mutate: func(s *v1.OktaScopedTokenSpec) {
 			s.Scopes = []string{"openid", "okta.logs.read", "okta.users.read.self"}
+		}},
+		"allowedSubjects: a login, a user id and domains": {mutate: func(s *v1.OktaScopedTokenSpec) {
+			s.AllowedSubjects = []string{"admin@example.com", "00u1a2b3c4d5e6f7g8h9", "*@example.com", "*@*.example.com", "*@eu.example.co.uk"}
 		}},
 		"grant type left to its default":   {mutate: func(s *v1.OktaScopedTokenSpec) { s.GrantType = "" }},
 		"renewBeforePercentage at the top": {mutate: func(s *v1.OktaScopedTokenSpec) { s.RenewBeforePercentage = ptr.To[int32](95) }},
@@ -268,7 +309,14 @@ func TestKubectl(t *testing.T) {
 	}
 	g.Expect(run("apply", "-f", "config/crd/bases/")).To(ContainSubstring("oktascopedtokens.oktatoken.dev"))
 	g.Expect(run("create", "namespace", "kubectl-test")).To(ContainSubstring("created"))
-	g.Expect(run("apply", "-n", "kubectl-test", "-f", "config/samples/oktatoken_v1alpha1_oktascopedtoken.yaml")).
+	// The sample names its namespace (monitoring, which
+	// TestEverySampleApplies uses); here it goes into a namespace of its own.
+	sample, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "samples", "oktatoken_v1alpha1_oktascopedtoken.yaml"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(sample)).To(ContainSubstring("\n  namespace: monitoring\n"))
+	moved := filepath.Join(t.TempDir(), "sample.yaml")
+	g.Expect(os.WriteFile(moved, []byte(strings.Replace(string(sample), "\n  namespace: monitoring\n", "\n  namespace: kubectl-test\n", 1)), 0o600)).To(Succeed())
+	g.Expect(run("apply", "-f", moved)).
 		To(ContainSubstring("oktascopedtoken.oktatoken.dev/logs-reader created"))
 	g.Expect(run("get", "ost", "-n", "kubectl-test")).To(MatchRegexp(`NAME\s+READY\s+REASON\s+EXPIRES\s+RENEWAL\s+AGE`))
 	g.Expect(run("get", "ost", "-n", "kubectl-test", "-o", "wide")).
