@@ -160,7 +160,9 @@ func (run *reconcileRun) adoptLegacyState(ctx context.Context) (outcome, error) 
 	if g := legacy.Grant; g.HasToken() {
 		g.IssuedAt, g.Expiry = g.IssuedAt.Truncate(time.Second), g.Expiry.Truncate(time.Second)
 		g.RefreshToken = ""
-		run.state = state.State{Grant: g, RenewHandled: legacy.RenewHandled}
+		// The earlier version kept the count in status only.
+		g.Rotations = max(g.Rotations, run.obj.Status.Rotations)
+		run.state = state.State{Grant: g, RenewHandled: legacy.RenewHandled, Format: state.Format}
 	}
 	return outcome{}, nil
 }

@@ -312,9 +312,18 @@ func (run *reconcileRun) loadState(ctx context.Context) (outcome, error) {
 			return run.foreignState(ctx, s)
 		}
 	}
+	run.useState(s)
+	return outcome{}, nil
+}
+
+// useState makes s (nil when missing) this pass's state Secret.
+func (run *reconcileRun) useState(s *corev1.Secret) {
 	run.stateSecret = s
 	run.state = state.Decode(s)
-	return outcome{}, nil
+	if g := run.state.Grant; s != nil && run.state.Format == "" && g != nil && g.Rotations == 0 {
+		// Format 1 kept the count in status only.
+		g.Rotations = run.obj.Status.Rotations
+	}
 }
 
 // foreignState handles a state Secret of this resource's name that another

@@ -50,6 +50,13 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
 	if o != nil || err != nil || why == policy.NotDue {
 		return deref(o), err
 	}
+	if why == policy.DueRenewRequested {
+		if at := policy.ManualRenewalAt(run.state.ManualAt); run.now.Before(at) {
+			return waitOutcome(v1.ReasonRenewalDebounced, fmt.Sprintf(
+				"renewal requested; tokens asked for with %s are issued at most every %s, the next at %s",
+				v1.AnnotationRenewRequestedAt, policy.MinManualRenewalInterval, at.UTC().Format(time.RFC3339)), at), nil
+		}
+	}
 	failures := policy.Failures{Attempts: run.obj.Status.FailedAttempts}
 	if t := run.obj.Status.NextAttemptTime; t != nil {
 		failures.NextAttempt = t.Time
@@ -104,6 +111,9 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
 	next.Grant.CredentialsVersion = c.Version
 	next.Grant.BindTo(*ep, spec.ClientID)
 	next.RenewHandled = run.obj.Annotations[v1.AnnotationRenewRequestedAt]
+	if why == policy.DueRenewRequested {
+		next.ManualAt = run.now
+	}
 	next.GrantLost = ""
 	if clientCredentials {
 		// The token Secret is this grant's only record: publishing it is
@@ -155,8 +165,7 @@ func (run *reconcileRun) readStateLive(ctx context.Context) (bool, error) {
 	if err := run.r.APIReader.Get(ctx, client.ObjectKeyFromObject(run.stateSecretOrNew()), s); err != nil {
 		return false, client.IgnoreNotFound(err)
 	}
-	run.stateSecret = s
-	run.state = state.Decode(s)
+	run.useState(s)
 	g := run.state.Grant
 	return g != nil && g.RefreshToken != "", nil
 }

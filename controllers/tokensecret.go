@@ -146,7 +146,7 @@ func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) 
 	desired.Labels[v1.LabelManagedBy] = v1.ManagedByValue
 	desired.Labels[v1.LabelToken] = obj.Name
 	desired.Labels[state.LabelRole] = state.RoleToken
-	maps.Copy(desired.Annotations, state.TokenSecretAnnotations(g, run.state.RenewHandled))
+	maps.Copy(desired.Annotations, state.TokenSecretAnnotations(g, run.state.RenewHandled, run.state.ManualAt))
 	desired.Data = state.TokenSecretData(g)
 	desired.StringData = nil
 	// spec.secretTemplate.data adds keys; a template that cannot be

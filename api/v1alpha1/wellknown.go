@@ -55,6 +55,7 @@ const (
 	ReasonRestartPending          = "RestartPending"
 	ReasonInvalidTemplate         = "InvalidTemplate"
 	ReasonWaitingForRateLimit     = "WaitingForRateLimit"
+	ReasonRenewalDebounced        = "RenewalDebounced"
 )
 
 // Reasons of the Events the operator records. Events mark transitions — the

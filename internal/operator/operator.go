@@ -350,6 +350,18 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	if err := mgr.AddReadyzCheck("callback", cb.Ready); err != nil {
 		return nil, err
 	}
+	// Not ready until the informers have their initial lists: a replica
+	// whose RBAC does not let it list what it watches says so here.
+	if err := mgr.AddReadyzCheck("informers", func(r *http.Request) error {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("the informer caches have not synced yet (if this lasts, check the operator's RBAC)")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
 	return mgr, nil
 }
 

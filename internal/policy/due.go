@@ -118,3 +118,17 @@ func NextAttempt(now time.Time, attempts int32, uid types.UID, rateLimitReset ti
 	}
 	return next
 }
+
+// MinManualRenewalInterval is the least time between two tokens asked for
+// with the renew-requested-at annotation: a script that sets it in a loop
+// gets one token a minute, not one per write.
+const MinManualRenewalInterval = time.Minute
+
+// ManualRenewalAt is when a manual renewal may be made, the last one having
+// been made at last (zero: never).
+func ManualRenewalAt(last time.Time) time.Time {
+	if last.IsZero() {
+		return time.Time{}
+	}
+	return last.Add(MinManualRenewalInterval)
+}

@@ -87,6 +87,7 @@ const (
 	keyRevokeAttempts  = "revoke-attempts"
 	keyFormat          = "format"
 	keyClaimedAt       = "sign-in-claimed-at"
+	keyManualAt        = "renew-requested-at-handled-at"
 	keyIssuer          = "issuer"
 	keyClientID        = "client-id"
 	keyRevocation      = "revocation-endpoint"
@@ -102,8 +103,8 @@ const ClaimTimeout = time.Minute
 // which this code reads as it is: format 2 only added keys).
 const Format = "2"
 
-// Origin says how the current token was obtained, for the event a new
-// token earns: Authorized after a sign-in, Rotated otherwise.
+// Origin says how the current token was obtained: a sign-in (announced
+// with an Authorized Event) or not.
 type Origin string
 
 const (
@@ -187,6 +188,11 @@ type State struct {
 	// RevokeAttempts counts failed revocations while the resource is
 	// being deleted, so the bound on them survives a restart.
 	RevokeAttempts int
+	// Format is the layout the Secret was read in: "" for format 1.
+	Format string
+	// ManualAt is when the last token asked for with renew-requested-at
+	// was obtained, so repeated requests can be spaced out.
+	ManualAt time.Time
 	// Claimed is when a callback claimed the pending sign-in and began
 	// exchanging its code. Until it stores the grant or gives up (or
 	// ClaimTimeout passes), no new link is made: the person is done.
@@ -287,6 +293,8 @@ func Decode(s *corev1.Secret) State {
 	st.GrantLost = get(keyGrantLost)
 	st.RevokeAttempts = int(parseInt(get(keyRevokeAttempts)))
 	st.Claimed = parseTime(get(keyClaimedAt))
+	st.ManualAt = parseTime(get(keyManualAt))
+	st.Format = get(keyFormat)
 	return st
 }
 
@@ -337,6 +345,7 @@ func Encode(st State, s *corev1.Secret) {
 		set(keyRevokeAttempts, strconv.Itoa(st.RevokeAttempts))
 	}
 	set(keyClaimedAt, formatTime(st.Claimed))
+	set(keyManualAt, formatTime(st.ManualAt))
 	set(keyFormat, Format)
 	s.Data = d
 	s.StringData = nil

@@ -47,13 +47,15 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		"format 2 keys": {
 			Grant: &Grant{AccessToken: "at", RefreshToken: "rt", Expiry: at, Scopes: []string{"okta.logs.read"},
 				Origin: OriginRefresh, Rotations: 12, CredentialsVersion: "4711"},
-			RevokeAttempts: 2, Claimed: at,
+			RevokeAttempts: 2, Claimed: at, ManualAt: at,
 		},
 	}
 	for name, want := range tests {
 		t.Run(name, func(t *testing.T) {
 			s := NewSecret("ns", types.NamespacedName{Namespace: "a", Name: "b"}, "uid")
 			Encode(want, s)
+			// Whatever is written is written in this code's format.
+			want.Format = Format
 			if got := Decode(s); !reflect.DeepEqual(got, want) {
 				t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
 			}
@@ -156,12 +158,12 @@ func TestTokenSecretRoundTrip(t *testing.T) {
 		Scopes: []string{"okta.logs.read"}, Origin: OriginMint, KeyThumbprint: "kt", CredentialsVersion: "42", Rotations: 3}
 	secret := func() *corev1.Secret {
 		return &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Annotations: TokenSecretAnnotations(g, "r1")},
+			ObjectMeta: metav1.ObjectMeta{Annotations: TokenSecretAnnotations(g, "r1", time.Time{})},
 			Data:       TokenSecretData(g),
 		}
 	}
 	got := DecodeTokenSecret(secret())
-	if !reflect.DeepEqual(got, State{Grant: g, RenewHandled: "r1"}) {
+	if !reflect.DeepEqual(got, State{Grant: g, RenewHandled: "r1", Format: Format}) {
 		t.Fatalf("round trip:\n got %+v %+v\nwant %+v", got, got.Grant, g)
 	}
 	edits := map[string]func(*corev1.Secret){

@@ -41,6 +41,7 @@ const (
 	AnnotationCredentialsVersion = "oktatoken.dev/credentials-version"
 	AnnotationRenewHandled       = "oktatoken.dev/renew-requested-at-handled"
 	AnnotationRotations          = "oktatoken.dev/rotations"
+	AnnotationManualAt           = "oktatoken.dev/renew-requested-at-handled-at"
 	// AnnotationDigest is a SHA-256 over the token's data and the
 	// annotations above: a Secret whose digest does not match was edited,
 	// and its token is not trusted.
@@ -50,7 +51,7 @@ const (
 // tokenAnnotations are the annotations the operator owns on a token Secret.
 var tokenAnnotations = []string{
 	AnnotationIssuedAt, AnnotationGrant, AnnotationKeyThumbprint, AnnotationCredentialsVersion,
-	AnnotationRenewHandled, AnnotationRotations, AnnotationDigest,
+	AnnotationRenewHandled, AnnotationRotations, AnnotationManualAt, AnnotationDigest,
 }
 
 // IsTokenAnnotation says whether the operator owns an annotation key of
@@ -80,7 +81,7 @@ func TokenSecretData(g *Grant) map[string][]byte {
 }
 
 // TokenSecretAnnotations describe g and the last manual renewal handled.
-func TokenSecretAnnotations(g *Grant, renewHandled string) map[string]string {
+func TokenSecretAnnotations(g *Grant, renewHandled string, manualAt time.Time) map[string]string {
 	a := map[string]string{
 		AnnotationIssuedAt:  g.IssuedAt.UTC().Format(time.RFC3339),
 		AnnotationGrant:     g.Fingerprint,
@@ -94,6 +95,9 @@ func TokenSecretAnnotations(g *Grant, renewHandled string) map[string]string {
 	}
 	if renewHandled != "" {
 		a[AnnotationRenewHandled] = renewHandled
+	}
+	if !manualAt.IsZero() {
+		a[AnnotationManualAt] = manualAt.UTC().Format(time.RFC3339)
 	}
 	a[AnnotationDigest] = digest(TokenSecretData(g), a)
 	return a
@@ -126,7 +130,7 @@ func DecodeTokenSecret(s *corev1.Secret) State {
 	if g.AccessToken == "" {
 		return State{}
 	}
-	return State{Grant: g, RenewHandled: a[AnnotationRenewHandled]}
+	return State{Grant: g, RenewHandled: a[AnnotationRenewHandled], ManualAt: parseTime(a[AnnotationManualAt]), Format: Format}
 }
 
 // digest hashes the token data and the describing annotations, each part

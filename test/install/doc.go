@@ -25,6 +25,11 @@ limitations under the License.
 // callback correctly.
 //
 // The fixture (install_test.go) goes render → apply → ServiceAccount config →
-// running manager, so tests of other install modes (shards, watched
-// namespaces) build on it.
+// running manager, and the other install modes build on it: two releases
+// splitting the tokens by shard (shard_test.go), a release limited to one
+// namespace with namespaced RBAC (namespaced_test.go), and an upgrade over
+// the objects operator v0.1 left behind (upgrade_test.go). The README's
+// Installing section is checked as a user copies it (readme_test.go). All
+// share one control plane; a release whose rights a test proves gets a name
+// and a namespace of its own, so no other test's bindings lend it rights.
 package install

@@ -55,12 +55,7 @@ import (
 	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
-var (
-	env *testenv.Env
-	// logs collects what every manager in this package logs; a failing
-	// test prints what was logged while it ran.
-	logs = &logbuffer.Buffer{}
-)
+var env *testenv.Env
 
 func TestMain(m *testing.M) {
 	var err error
@@ -411,13 +406,16 @@ type runningOperator struct {
 	// err is what the manager returned, once it stopped.
 	err  error
 	stop func()
-	// logFrom is where this manager's lines start in logs; lines of
-	// managers running at the same time interleave.
-	logFrom int
+	// logs is what this manager logs, and only this manager: tests that run
+	// several at once tell from it which one acted on a resource.
+	logs *logbuffer.Buffer
 }
 
 // log is what the manager has logged so far.
-func (op *runningOperator) log() string { return logs.From(op.logFrom) }
+func (op *runningOperator) log() string { return op.logs.String() }
+
+// stopTimeout bounds how long a stopping manager may take.
+const stopTimeout = 30 * time.Second
 
 // start runs the manager in-process as the installation's ServiceAccount,
 // with the flags its Deployment passes, until the test ends. When
@@ -428,7 +426,7 @@ func (in *installation) start(t *testing.T, callback net.Listener, expectFailure
 	f := in.managerFlags(t, testProcessOverrides())
 	f.CallbackListener = callback
 	f.SkipNameValidation = true
-	offset := logs.Len()
+	logs := &logbuffer.Buffer{}
 	logger := zap.New(zap.WriteTo(logs), zap.UseDevMode(true))
 	f.Logger = &logger
 	mgr, err := operator.New(in.serviceAccountConfig(t), f.Options)
@@ -436,7 +434,7 @@ func (in *installation) start(t *testing.T, callback net.Listener, expectFailure
 		t.Fatalf("building the manager from the %s's flags: %v", in.source, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	op := &runningOperator{install: in, flags: f, logFrom: offset}
+	op := &runningOperator{install: in, flags: f, logs: logs}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -446,7 +444,16 @@ func (in *installation) start(t *testing.T, callback net.Listener, expectFailure
 	op.stop = func() {
 		once.Do(func() {
 			cancel()
-			<-done
+			select {
+			case <-done:
+			case <-time.After(stopTimeout):
+				// A manager whose caches never synced (its rights do not
+				// cover what it watches) does not stop; the test has
+				// failed already, and must not hang until go test's
+				// timeout.
+				t.Errorf("the manager did not stop within %s", stopTimeout)
+				return
+			}
 			if op.err != nil && !expectFailure {
 				t.Errorf("the manager stopped: %v", op.err)
 			}

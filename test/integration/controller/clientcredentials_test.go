@@ -439,6 +439,17 @@ func TestClientCredentialsRenewAnnotation(t *testing.T) {
 	f.poke()
 	g.Expect(requests.count(clientID)).To(Equal(2))
 	g.Expect(get(g, obj).Status.Rotations).To(Equal(first.Status.Rotations + 1))
+
+	// Another value within a minute waits for the minute to pass: a loop
+	// that sets the annotation gets one token a minute.
+	f.annotate(v1.AnnotationRenewRequestedAt, "2026-03-01T12:00:05Z")
+	g.Eventually(func(g Gomega) string { return condition(get(g, obj), v1.ConditionReconciling).Reason }).
+		Should(Equal(v1.ReasonRenewalDebounced))
+	g.Expect(requests.count(clientID)).To(Equal(2))
+	g.Expect(readyCondition(get(g, obj)).Status).To(Equal(metav1.ConditionTrue), "the current token is fine meanwhile")
+	f.step(time.Minute)
+	g.Eventually(func() int { return requests.count(clientID) }).Should(Equal(3))
+	g.Eventually(func(g Gomega) string { return condition(get(g, obj), v1.ConditionReconciling).Reason }).Should(BeEmpty())
 }
 
 // TestClientCredentialsKeyRotation: replacing the key in the Secret mints a
