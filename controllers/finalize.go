@@ -29,6 +29,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -41,6 +42,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/budget"
 	"github.com/okta-token-operator/okta-token-operator/internal/creds"
 	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
@@ -72,7 +74,11 @@ func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaSc
 		g := st.Grant
 		revoke := obj.Spec.RevokeOnDelete == nil || *obj.Spec.RevokeOnDelete
 		if revoke && g != nil && g.RefreshToken != "" && obj.Spec.GrantType == v1.GrantAuthorizationCode {
-			if err := r.revokeGrant(ctx, obj, g); err != nil {
+			err := r.revokeGrant(ctx, obj, g)
+			if wait, ok := errors.AsType[*waitForBudget](err); ok {
+				return ctrl.Result{RequeueAfter: max(wait.at.Sub(r.Clock.Now()), time.Millisecond)}, nil
+			}
+			if err != nil {
 				st.RevokeAttempts++
 				if st.RevokeAttempts < maxRevokeAttempts {
 					log.FromContext(ctx).Info("revoking the refresh token failed; retrying",
@@ -108,6 +114,12 @@ func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaSc
 // make the operator send the refresh token (or the client secret) there.
 // The issuer must still be one the operator may talk to.
 func (r *OktaScopedTokenReconciler) revokeGrant(ctx context.Context, obj *v1.OktaScopedToken, g *state.Grant) error {
+	if r.Budget != nil && g.Issuer != "" {
+		// A revocation spends the org's budget like a token request.
+		if at, ok := r.Budget.Take(budget.Org(g.Issuer), client.ObjectKeyFromObject(obj).String(), budget.Early); !ok {
+			return &waitForBudget{at: at}
+		}
+	}
 	if g.ClientID != "" && g.ClientID != obj.Spec.ClientID {
 		// The spec's client secret is another app's: it must not be sent to
 		// this grant's org, and would not be accepted there.
@@ -139,6 +151,13 @@ func (r *OktaScopedTokenReconciler) revokeGrant(ctx context.Context, obj *v1.Okt
 	app := *c.App
 	app.ID = clientID
 	return r.Okta.Revoke(ctx, okta.Endpoints{Issuer: g.Issuer, RevocationEndpoint: endpoint}, app, g.RefreshToken, "refresh_token")
+}
+
+// waitForBudget says a request must wait for its slot in the org's budget.
+type waitForBudget struct{ at time.Time }
+
+func (w *waitForBudget) Error() string {
+	return "waiting for a share of the Okta org's rate limit until " + w.at.UTC().Format(time.RFC3339)
 }
 
 // adoptLegacyState takes the grant of a ClientCredentials resource from the

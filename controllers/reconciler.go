@@ -52,6 +52,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/budget"
 	"github.com/okta-token-operator/okta-token-operator/internal/creds"
 	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
@@ -91,6 +92,8 @@ type OktaScopedTokenReconciler struct {
 	// WatchNamespaces are the namespaces this operator manages; empty
 	// means all.
 	WatchNamespaces []string
+	// Budget paces token requests per Okta org (nil: unpaced).
+	Budget *budget.Budget
 
 	mem memory
 	// retrigger queues a resource again (see requeueNow).
@@ -117,6 +120,8 @@ func (r *OktaScopedTokenReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		if apierrors.IsNotFound(err) {
 			metrics.Forget(req.Namespace, req.Name)
 			r.mem.forget(req.NamespacedName)
+			// The org is not known here; a reservation left behind is
+			// forgotten by the budget after a while.
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -344,6 +349,12 @@ func (run *reconcileRun) foreignState(ctx context.Context, s *corev1.Secret) (ou
 	if g := state.Decode(s).Grant; g != nil && g.RefreshToken != "" {
 		revoked = "; its grant was revoked at " + g.Issuer
 		if err := run.r.revokeGrant(ctx, run.obj, g); err != nil {
+			if wait, ok := errors.AsType[*waitForBudget](err); ok {
+				o := waitOutcome(v1.ReasonWaitingForRateLimit, "a state Secret left by an earlier resource of this name is "+
+					"revoked first, "+wait.Error(), wait.at)
+				o.halt = true
+				return o, nil
+			}
 			revoked = fmt.Sprintf("; revoking its grant failed (%v)", err)
 		}
 	}

@@ -24,6 +24,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -69,6 +70,9 @@ func (run *reconcileRun) dropMismatchedGrant(ctx context.Context) (outcome, erro
 	if g.RefreshToken == "" {
 		revoked = "it had no refresh token left to revoke"
 	} else if err := run.r.revokeGrant(ctx, run.obj, g); err != nil {
+		if wait, ok := errors.AsType[*waitForBudget](err); ok {
+			return waitOutcome(v1.ReasonWaitingForRateLimit, "the spec changed; the old grant is revoked first, "+wait.Error(), wait.at), nil
+		}
 		revoked = fmt.Sprintf("revoking it failed (%v); revoke the app's grants in the Okta Admin Console if needed", err)
 	}
 	next := run.state

@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/budget"
 	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 	"github.com/okta-token-operator/okta-token-operator/internal/policy"
@@ -47,6 +49,9 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
 		return outcome{}, nil
 	}
 	why, o, err := run.tokenDue(ctx)
+	if why == policy.NotDue && o == nil && err == nil {
+		run.cancelReservation()
+	}
 	if o != nil || err != nil || why == policy.NotDue {
 		return deref(o), err
 	}
@@ -63,6 +68,11 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
 	}
 	if wait := policy.RetryNotBefore(failures, run.inputsChangedSinceFailure(ctx)); run.now.Before(wait) {
 		return backoffOutcome(wait), nil
+	}
+	// The org's budget is asked before anything else is read or sent: a
+	// pass that must wait for its slot costs only cache reads.
+	if o := run.takeSlot(run.priority(why)); o != nil {
+		return *o, nil
 	}
 	if !clientCredentials {
 		// The refresh token is about to be spent: read the state Secret
@@ -246,11 +256,70 @@ func (run *reconcileRun) tokenRequestFailed(ctx context.Context, err error) (out
 			"%s; grant %s to the app in the Okta Admin Console, Okta API Scopes tab", oe.Error(), joinScopes(spec.Scopes)),
 			permanent: true}), nil
 	case okta.RateLimited:
-		return run.failed(ctx, failure{reason: v1.ReasonRateLimited, message: oe.Error(), rateLimitReset: oe.RetryAt}), nil
+		// Not this resource's failure: the org's budget is spent, and the
+		// answer has paused every request to the org until its reset.
+		reset := run.now.Add(policy.RateLimitWait(run.now, oe.RetryAt))
+		if run.r.Budget != nil {
+			if at, ok := run.r.Budget.Take(budget.Org(spec.OktaDomain), run.key.String(), run.priority(policy.DueRenewalTime)); !ok {
+				reset = at
+			}
+		}
+		return waitOutcome(v1.ReasonWaitingForRateLimit, fmt.Sprintf(
+			"%s; every request to the org waits until its limit resets, this one until about %s",
+			oe.Error(), roundUpToMinute(reset).UTC().Format(time.RFC3339)), reset), nil
 	case okta.Permanent:
 		return run.failed(ctx, failure{reason: v1.ReasonTokenRequestFailed, message: oe.Error(), permanent: true}), nil
 	}
 	return run.failed(ctx, failure{reason: v1.ReasonTokenRequestFailed, message: oe.Error()}), nil
+}
+
+// priority is how urgent a request for why is inside its org's budget.
+func (run *reconcileRun) priority(why policy.Why) budget.Priority {
+	if why == policy.DueRenewRequested {
+		return budget.Manual
+	}
+	g := run.state.Grant
+	if !g.HasToken() {
+		return budget.Expiring
+	}
+	return budget.RenewalPriority(true, policy.RenewalTime(g.IssuedAt, g.Expiry, run.obj.Spec, run.obj.UID), g.Expiry, run.now)
+}
+
+// takeSlot asks the org's budget for a slot for this resource's request. It
+// reports a wait outcome when the slot is later; the resource comes back
+// then and is granted it.
+func (run *reconcileRun) takeSlot(p budget.Priority) *outcome {
+	b := run.r.Budget
+	if b == nil {
+		return nil
+	}
+	org := budget.Org(run.obj.Spec.OktaDomain)
+	at, ok := b.Take(org, run.key.String(), p)
+	if ok {
+		return nil
+	}
+	// The minute, not the instant: the message (and so status) stays the
+	// same across the passes that wait.
+	o := waitOutcome(v1.ReasonWaitingForRateLimit, fmt.Sprintf(
+		"waiting for a share of %s's rate limit (%d token requests a minute for all its resources, --okta-rate-limit); "+
+			"this %s request goes before %s", org, b.PerMinute(org), strings.ToLower(p.String()),
+		roundUpToMinute(at).UTC().Format(time.RFC3339)), at)
+	return &o
+}
+
+// cancelReservation gives up a slot reserved for a request that is no
+// longer due.
+func (run *reconcileRun) cancelReservation() {
+	if b := run.r.Budget; b != nil {
+		b.Cancel(budget.Org(run.obj.Spec.OktaDomain), run.key.String())
+	}
+}
+
+func roundUpToMinute(t time.Time) time.Time {
+	if r := t.Truncate(time.Minute); !r.Equal(t) {
+		return r.Add(time.Minute)
+	}
+	return t
 }
 
 // failure is a failed attempt as the user is told of it.
@@ -258,8 +327,6 @@ type failure struct {
 	reason, message string
 	// permanent failures stall the resource: retrying cannot fix them.
 	permanent bool
-	// rateLimitReset is when Okta's rate limit resets, after a 429.
-	rateLimitReset time.Time
 }
 
 // failed records a failed attempt in status (it survives a restart there)
@@ -272,14 +339,11 @@ func (run *reconcileRun) failed(ctx context.Context, f failure) outcome {
 	st.FailedAttempts++
 	t := metav1.NewTime(run.now)
 	st.LastFailureTime = &t
-	next := metav1.NewTime(policy.NextAttempt(run.now, st.FailedAttempts, run.obj.UID, f.rateLimitReset))
+	next := metav1.NewTime(policy.NextAttempt(run.now, st.FailedAttempts, run.obj.UID, time.Time{}))
 	st.NextAttemptTime = &next
 	run.r.mem.failedWith.store(run.key, run.credentialsVersion(ctx))
 	if previous != reason {
 		run.event(corev1.EventTypeWarning, v1.ReasonRotationFailed, "%s", msg)
-	}
-	if reason == v1.ReasonRateLimited {
-		msg = fmt.Sprintf("%s; waiting until %s before the next request", msg, next.UTC().Format(time.RFC3339))
 	}
 	if f.permanent {
 		return stallOutcome(reason, msg)

@@ -43,10 +43,14 @@ const (
 	ScenarioManagerRunning Scenario = "manager-running"
 	// ScenarioUnrelated: the manager's memory among unrelated Secrets.
 	ScenarioUnrelated Scenario = "unrelated"
+	// ScenarioRateLimit: N tokens over two orgs, one of them rate-limited,
+	// with the manager told the limit (issue 13).
+	ScenarioRateLimit Scenario = "rate-limit"
 )
 
 // AllScenarios are every scenario, in run order.
-var AllScenarios = []Scenario{ScenarioRotation, ScenarioAppliedFirst, ScenarioManagerRunning, ScenarioUnrelated}
+var AllScenarios = []Scenario{ScenarioRotation, ScenarioAppliedFirst, ScenarioManagerRunning, ScenarioUnrelated,
+	ScenarioRateLimit}
 
 // Config is one run. Zero values get the defaults in their comments.
 type Config struct {
@@ -70,6 +74,18 @@ type Config struct {
 	ManagerBinary string
 	// ManagerArgs are passed to the manager after the benchmark's flags.
 	ManagerArgs []string
+	// RateLimitPerMinute is the rate-limit scenario's token-endpoint limit
+	// of its limited org, and the manager's --okta-rate-limit; default
+	// DefaultRateLimitPerMinute.
+	RateLimitPerMinute int
+	// RateLimitOtherApps is how many token requests the limited org's
+	// other applications make in its window right before the scenario's
+	// tokens are applied; default none.
+	RateLimitOtherApps int
+	// RateLimitWindowLeft is how long the limited org's rate-limit window
+	// has left when the tokens are applied (the org's clock is set ahead to
+	// place it); default 0, wherever the wall clock puts it.
+	RateLimitWindowLeft time.Duration
 	// WorkDir holds the kubeconfigs and the manager's logs; default a new
 	// temporary folder, removed after a run without error.
 	WorkDir string
@@ -93,8 +109,19 @@ func (c *Config) defaults() error {
 	if c.SignInTokens == 0 {
 		c.SignInTokens = 3
 	}
-	if c.N < 0 || c.Unrelated < 0 || c.RotationTokens < 0 || c.SignInTokens < 0 {
+	if c.RateLimitPerMinute == 0 {
+		c.RateLimitPerMinute = DefaultRateLimitPerMinute
+	}
+	if c.N < 0 || c.Unrelated < 0 || c.RotationTokens < 0 || c.SignInTokens < 0 || c.RateLimitPerMinute < 0 ||
+		c.RateLimitOtherApps < 0 {
 		return errors.New("counts must not be negative")
+	}
+	if c.RateLimitOtherApps >= c.RateLimitPerMinute {
+		return fmt.Errorf("the other applications' %d requests would spend the whole window of %d", c.RateLimitOtherApps,
+			c.RateLimitPerMinute)
+	}
+	if c.RateLimitWindowLeft < 0 || c.RateLimitWindowLeft > time.Minute {
+		return fmt.Errorf("a rate-limit window is a minute: %s cannot be left of it", c.RateLimitWindowLeft)
 	}
 	if len(c.Scenarios) == 0 {
 		c.Scenarios = AllScenarios
@@ -132,13 +159,15 @@ type Result struct {
 	ManagerRunning *StartupResult
 	Rotation       *RotationResult
 	Unrelated      *UnrelatedResult
+	RateLimit      *RateLimitResult
 	// WorkDir holds the logs of the run (kept when Run failed).
 	WorkDir string
 }
 
 // HasFigures says whether any scenario finished.
 func (r *Result) HasFigures() bool {
-	return r.AppliedFirst != nil || r.ManagerRunning != nil || r.Rotation != nil || r.Unrelated != nil
+	return r.AppliedFirst != nil || r.ManagerRunning != nil || r.Rotation != nil || r.Unrelated != nil ||
+		r.RateLimit != nil
 }
 
 // Run runs the scenarios. On error, the result holds what was measured
@@ -180,7 +209,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	switch {
 	case cfg.ManagerBinary != "":
 		binary <- built{path: cfg.ManagerBinary}
-	case cfg.runs(ScenarioAppliedFirst) || cfg.runs(ScenarioManagerRunning) || cfg.runs(ScenarioUnrelated):
+	case cfg.runs(ScenarioAppliedFirst) || cfg.runs(ScenarioManagerRunning) || cfg.runs(ScenarioUnrelated) ||
+		cfg.runs(ScenarioRateLimit):
 		go func() {
 			path, err := BuildManager(ctx, cfg.WorkDir)
 			binary <- built{path, err}
@@ -199,7 +229,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			return res, fmt.Errorf("rotation scenario: %w", err)
 		}
 	}
-	for _, s := range []Scenario{ScenarioAppliedFirst, ScenarioManagerRunning, ScenarioUnrelated} {
+	for _, s := range []Scenario{ScenarioAppliedFirst, ScenarioManagerRunning, ScenarioUnrelated, ScenarioRateLimit} {
 		if !cfg.runs(s) {
 			continue
 		}
@@ -214,6 +244,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			res.ManagerRunning, err = runStartup(ctx, &cfg, path, managerFirst)
 		case ScenarioUnrelated:
 			res.Unrelated, err = runUnrelated(ctx, &cfg, path)
+		case ScenarioRateLimit:
+			res.RateLimit, err = runRateLimit(ctx, &cfg, path)
 		}
 		if err != nil {
 			return res, fmt.Errorf("%s scenario: %w", s, err)

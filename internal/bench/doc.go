@@ -17,7 +17,10 @@ limitations under the License.
 // Package bench measures what the operator costs per token: time and
 // tokens/s to issue N ClientCredentials tokens, reconciles, API requests and
 // writes per token, writes per rotation and in an idle hour, and the
-// manager's memory, with and without unrelated Secrets in the cluster.
+// manager's memory, with and without unrelated Secrets in the cluster; and
+// how it keeps to an Okta org's rate limit: the 429s a limited org answers,
+// the time its tokens take against the time its limit allows, and whether
+// another org's tokens slow down beside it (ratelimit.go).
 //
 // It drives only the project's stable surfaces, so it measures whatever
 // reconciler is in the tree: the manager binary (built from ./cmd and run as
@@ -26,7 +29,7 @@ limitations under the License.
 // in-process, the API types, and internal/operator in-process for the
 // fake-clock rotation scenarios.
 //
-// Every figure the issue's targets are set on comes from a counter, not a
+// Every figure issue 9's targets are set on comes from a counter, not a
 // stopwatch: the manager's controller_runtime_reconcile_total, the API
 // server's apiserver_request_total (minus its own loopback requests and
 // the benchmark's, which are counted client-side), and the writes the

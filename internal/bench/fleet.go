@@ -77,7 +77,7 @@ func planNamespaces(prefix string, n int, orgs []*org, shares []int) []fleetName
 			out = append(out, fleetNamespace{
 				name:     fmt.Sprintf("%s-%s-%d", prefix, o.name, j),
 				org:      o,
-				clientID: fmt.Sprintf("0oabench%s%d", o.name, j),
+				clientID: fmt.Sprintf("0oa%s%s%d", prefix, o.name, j),
 				tokens:   in,
 			})
 			count -= in
@@ -237,7 +237,7 @@ func watchReady(ctx context.Context, cfg *rest.Config, namespaces []fleetNamespa
 
 func (w *readyWatch) observe(obj any) {
 	t, ok := obj.(*v1.OktaScopedToken)
-	if !ok {
+	if !ok || !w.watches(t.Namespace) {
 		return
 	}
 	reason := "no Ready condition yet"
@@ -262,12 +262,19 @@ func (w *readyWatch) forget(obj any) {
 	if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
 	}
-	if t, ok := obj.(*v1.OktaScopedToken); ok {
+	if t, ok := obj.(*v1.OktaScopedToken); ok && w.watches(t.Namespace) {
 		w.set(t.Namespace, t.Name, false, "")
 		w.mu.Lock()
 		delete(w.stalled, t.Namespace+"/"+t.Name)
 		w.mu.Unlock()
 	}
+}
+
+// watches says whether namespace holds tokens of this watch: a scenario
+// can apply several fleets to one cluster, one after the other.
+func (w *readyWatch) watches(namespace string) bool {
+	_, ok := w.orgOf[namespace]
+	return ok
 }
 
 // set records whether a resource is ready; reason "" forgets it.

@@ -33,9 +33,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"k8s.io/utils/clock"
 
 	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
 )
@@ -50,8 +52,16 @@ type OrgConfig struct {
 	// RateLimitPerMinute is the dev server's limit per endpoint; 0 sets it
 	// far above any load the run can make.
 	RateLimitPerMinute int
+	// TokenRateLimitPerMinute is its token endpoints' limit; 0 means
+	// RateLimitPerMinute.
+	TokenRateLimitPerMinute int
 	// AccessTokenTTL is the lifetime of the tokens it issues; default 1h.
 	AccessTokenTTL time.Duration
+
+	// clock is the org's own clock, default the wall clock's: Okta's clock
+	// is not the operator's, and the rate-limit scenario sets this one
+	// ahead to place the org's rate-limit window.
+	clock *orgClock
 }
 
 // unlimited is a rate limit no run reaches.
@@ -76,6 +86,7 @@ type org struct {
 	srv    *oktadev.Server
 	http   *http.Server
 	tokens *statusCounter
+	clock  *orgClock
 }
 
 // startOrg serves a dev server on a loopback port. callbackURL, when not
@@ -89,17 +100,23 @@ func startOrg(c OrgConfig, callbackURL string) (*org, error) {
 	if limit == 0 {
 		limit = unlimited
 	}
+	clk := c.clock
+	if clk == nil {
+		clk = &orgClock{}
+	}
 	srv, err := oktadev.New(oktadev.Config{
-		Issuer:             "http://" + l.Addr().String(),
-		AccessTokenTTL:     c.AccessTokenTTL,
-		RateLimitPerMinute: limit,
+		Issuer:                  "http://" + l.Addr().String(),
+		AccessTokenTTL:          c.AccessTokenTTL,
+		RateLimitPerMinute:      limit,
+		TokenRateLimitPerMinute: c.TokenRateLimitPerMinute,
+		Clock:                   clk,
 	})
 	if err != nil {
 		_ = l.Close()
 		return nil, fmt.Errorf("creating the dev server of %s: %w", c.Name, err)
 	}
-	o := &org{name: c.Name, srv: srv, tokens: &statusCounter{codes: map[int]int{}}}
-	o.http = &http.Server{Handler: o.tokens.wrap(srv.Handler()), ReadHeaderTimeout: 10 * time.Second}
+	o := &org{name: c.Name, srv: srv, tokens: &statusCounter{codes: map[int]int{}}, clock: clk}
+	o.http = &http.Server{Handler: o.tokens.wrap(clk.dated(srv.Handler())), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = o.http.Serve(l) }()
 	if callbackURL != "" {
 		if err := srv.AddWebClient(oktadev.WebClient{ID: webClientID, Secret: webSecret,
@@ -213,4 +230,45 @@ func serviceKeyPEM() ([]byte, *rsa.PrivateKey, error) {
 		return nil, nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), key, nil
+}
+
+// orgClock is an org's clock: the wall clock, set ahead by a skew that only
+// grows (fosite, under the dev server, stamps expiry times from the wall
+// clock, so the org's clock must never fall behind it).
+type orgClock struct {
+	clock.RealClock
+	skew atomic.Int64
+}
+
+// Now is the org's time.
+func (c *orgClock) Now() time.Time { return time.Now().Add(time.Duration(c.skew.Load())) }
+
+// Since is the org's time since t.
+func (c *orgClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+
+// endWindowIn sets the clock ahead so that the org's current rate-limit
+// window, which ends on the org's minute, ends left from now (0 < left ≤
+// 1m). It returns the window's end, by the wall clock.
+func (c *orgClock) endWindowIn(left time.Duration) time.Time {
+	now := c.Now()
+	into := now.Sub(now.Truncate(time.Minute))
+	ahead := (time.Minute - left - into + time.Minute) % time.Minute
+	c.skew.Add(int64(ahead))
+	return time.Now().Add(left)
+}
+
+// windowLeft is how long the org's current rate-limit window has left.
+func (c *orgClock) windowLeft() time.Duration {
+	now := c.Now()
+	return now.Truncate(time.Minute).Add(time.Minute).Sub(now)
+}
+
+// dated stamps every answer with the org's clock in its Date header, as
+// Okta's answers carry Okta's clock: X-Rate-Limit-Reset only makes sense
+// against it.
+func (c *orgClock) dated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", c.Now().UTC().Format(http.TimeFormat))
+		next.ServeHTTP(w, r)
+	})
 }

@@ -47,6 +47,18 @@ const (
 	TargetUnrelatedRSS = 48 << 20
 )
 
+// Issue 13's targets, for the rate-limit scenario.
+const (
+	// TargetRateLimited: the limited org answers no 429 (a count).
+	TargetRateLimited = 0
+	// TargetBoundRatio: its tokens within 1.15× the time its limit allows.
+	// Printed only.
+	TargetBoundRatio = 1.15
+	// TargetUnlimitedSlowdown: the other org at most 10% slower beside it
+	// than alone. Printed only.
+	TargetUnlimitedSlowdown = 0.10
+)
+
 // Check is one countable figure against its target (at most Max).
 type Check struct {
 	Name     string
@@ -80,6 +92,9 @@ func (r *Result) Checks() []Check {
 			Check{Name: "writes in an idle hour", Got: float64(rot.Idle.Writes.Total()), Max: TargetIdleWrites},
 		)
 	}
+	if rl := r.RateLimit; rl != nil {
+		out = append(out, Check{Name: "429s from the rate-limited org", Got: float64(rl.RateLimited), Max: TargetRateLimited})
+	}
 	return out
 }
 
@@ -107,7 +122,7 @@ func metWord(ok bool) string {
 // Table renders the result as one markdown table.
 func Table(r *Result) string {
 	t := &table{}
-	t.b.WriteString("| scenario | figure | measured | target (issue 9) | met |\n|---|---|---|---|---|\n")
+	t.b.WriteString("| scenario | figure | measured | target | met |\n|---|---|---|---|---|\n")
 	if s := r.AppliedFirst; s != nil {
 		t.group(fmt.Sprintf("%s tokens applied, then the manager started", thousands(s.Tokens)))
 		t.startup(s, "from the manager's start")
@@ -134,7 +149,40 @@ func Table(r *Result) string {
 			metWord(u.PeakRSS <= TargetUnrelatedRSS))
 		t.row("initial sync (start to \"Starting workers\")", fmt.Sprintf("%.1f s", u.InitialSync.Seconds()), "—", "")
 	}
+	if rl := r.RateLimit; rl != nil {
+		t.rateLimit(rl)
+	}
 	return t.b.String()
+}
+
+func (t *table) rateLimit(r *RateLimitResult) {
+	paced := fmt.Sprintf("manager run with --%s=%d", RateLimitFlag, r.LimitPerMinute)
+	if !r.Paced {
+		paced = fmt.Sprintf("the manager has no --%s: unpaced", RateLimitFlag)
+	}
+	t.group(fmt.Sprintf("rate limit (issue 13): %s + %s tokens, one org limited to %s token requests a minute; %s",
+		thousands(r.LimitedTokens), thousands(r.UnlimitedTokens), thousands(r.LimitPerMinute), paced))
+	if r.OtherAppsRequests > 0 {
+		t.row("the limited org's window at the apply", fmt.Sprintf("%d requests spent by other applications, %.0fs left of it",
+			r.OtherAppsRequests, r.WindowLeft.Seconds()), "—", "")
+	}
+	t.row("429s from the limited org's token endpoint",
+		fmt.Sprintf("%d (of %d token requests)", r.RateLimited, r.LimitedRequests.Total),
+		fmt.Sprintf("%d", TargetRateLimited), metWord(r.RateLimited <= TargetRateLimited))
+	if r.LimitedElapsed <= 0 || r.UnlimitedBeside <= 0 {
+		t.row("time to all of the limited org's tokens", "did not finish", "—", metWord(false))
+		return
+	}
+	t.row(fmt.Sprintf("time to all of the limited org's %s tokens, from its first create", thousands(r.LimitedTokens)),
+		fmt.Sprintf("%.1f s = %.2f× the %.1f s its limit allows", r.LimitedElapsed.Seconds(), r.BoundRatio(),
+			r.LimitBound().Seconds()),
+		fmt.Sprintf("≤ %.2f×", TargetBoundRatio), metWord(r.BoundRatio() <= TargetBoundRatio))
+	alone, beside := r.UnlimitedRates()
+	t.row("the unlimited org's tokens/s, alone / beside the saturated org",
+		fmt.Sprintf("%.0f / %.0f (%+.0f%%; the limited org saturated for %.0f%% of it)", alone, beside,
+			-100*r.UnlimitedSlowdown(), 100*r.Saturated),
+		fmt.Sprintf("≤ %.0f%% slower", 100*TargetUnlimitedSlowdown),
+		metWord(r.UnlimitedSlowdown() <= TargetUnlimitedSlowdown))
 }
 
 func (t *table) startup(s *StartupResult, from string) {

@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/budget"
 	"github.com/okta-token-operator/okta-token-operator/internal/creds"
 	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
@@ -204,6 +205,13 @@ func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, owner
 	}
 	ctx, cancel := context.WithTimeout(ctx, exchangeTimeout)
 	defer cancel()
+	if s.Budget != nil {
+		// Inside the org's budget, before every other request.
+		if err := s.Budget.Wait(ctx, budget.Org(ep.Issuer), budget.Person); err != nil {
+			return unavailable(fmt.Sprintf("The operator's share of Okta's rate limit for this org is spent right now. "+
+				"Sign in again in a minute with the new link in the status of %s.", owner))
+		}
+	}
 	tok, err := s.Okta.ExchangeCode(ctx, ep, *c.App, p.RedirectURI, code, p.Verifier)
 	if err != nil {
 		var oe *okta.Error

@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
+	"github.com/okta-token-operator/okta-token-operator/internal/budget"
 	"github.com/okta-token-operator/okta-token-operator/internal/creds"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 )
@@ -62,6 +63,9 @@ type Server struct {
 	SecretPolicy creds.Policy
 	// Recorder records Events about resources (a refused sign-in).
 	Recorder recorder.EventRecorder
+	// Budget paces token requests per Okta org; a code exchange goes
+	// first (a person is waiting). Nil: unpaced.
+	Budget *budget.Budget
 
 	ready atomic.Bool
 }

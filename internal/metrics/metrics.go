@@ -25,6 +25,7 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/budget"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 )
 
@@ -33,6 +34,10 @@ const (
 	labelNamespace = "namespace"
 	labelName      = "name"
 )
+
+// labelIssuer names an Okta org by its host (budget.Org), the key of its
+// rate-limit budget: a handful of values, never a token or a path.
+const labelIssuer = "issuer"
 
 var (
 	expiration = prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -60,10 +65,32 @@ var (
 		Name: "oktatoken_callback_requests_total",
 		Help: "Requests to the sign-in callback by result.",
 	}, []string{"result"})
+
+	rateLimitRemaining = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "oktatoken_rate_limit_remaining",
+		Help: "The last X-Rate-Limit-Remaining the org's token or revocation endpoint answered: requests left in its current window, for every client of the org.",
+	}, []string{labelIssuer})
+	rateLimitWaits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "oktatoken_rate_limit_waits_total",
+		Help: "Token requests that found no free slot in the org's rate-limit budget and waited for one, by priority.",
+	}, []string{labelIssuer, "priority"})
+	rateLimitExceeded = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "oktatoken_rate_limit_exceeded_total",
+		Help: "429 answers from the org's token or revocation endpoint; each pauses the org's requests until its reset.",
+	}, []string{labelIssuer})
+	rateLimitWaiting = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "oktatoken_rate_limit_waiting_requests",
+		Help: "Token requests holding a reservation in the org's rate-limit budget.",
+	}, []string{labelIssuer})
+	rateLimitPace = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "oktatoken_rate_limit_pace_per_minute",
+		Help: "Token requests a minute the budget allows the org now: --okta-rate-limit, or less when Okta's headers ask for less; 0 while paused after a 429 or an exhausted window.",
+	}, []string{labelIssuer})
 )
 
 func init() {
-	crmetrics.Registry.MustRegister(expiration, renewal, ready, requests, requestDuration, callbacks)
+	crmetrics.Registry.MustRegister(expiration, renewal, ready, requests, requestDuration, callbacks,
+		rateLimitRemaining, rateLimitWaits, rateLimitExceeded, rateLimitWaiting, rateLimitPace)
 }
 
 // Observe sets the per-resource gauges from the resource's status.
@@ -115,3 +142,32 @@ func TokenRequest(grant string, err error, d time.Duration) {
 
 // Callback counts one callback request by result.
 func Callback(result string) { callbacks.WithLabelValues(result).Inc() }
+
+// RateLimitRecorder puts a budget.Budget's measurements into the rate-limit
+// metrics: pass it as budget.Config.Recorder.
+type RateLimitRecorder struct{}
+
+var _ budget.Recorder = RateLimitRecorder{}
+
+// Remaining sets oktatoken_rate_limit_remaining.
+func (RateLimitRecorder) Remaining(org string, n int) {
+	rateLimitRemaining.WithLabelValues(org).Set(float64(n))
+}
+
+// Waited counts oktatoken_rate_limit_waits_total.
+func (RateLimitRecorder) Waited(org string, p budget.Priority) {
+	rateLimitWaits.WithLabelValues(org, p.String()).Inc()
+}
+
+// RateLimited counts oktatoken_rate_limit_exceeded_total.
+func (RateLimitRecorder) RateLimited(org string) { rateLimitExceeded.WithLabelValues(org).Inc() }
+
+// Waiting sets oktatoken_rate_limit_waiting_requests.
+func (RateLimitRecorder) Waiting(org string, n int) {
+	rateLimitWaiting.WithLabelValues(org).Set(float64(n))
+}
+
+// Pace sets oktatoken_rate_limit_pace_per_minute.
+func (RateLimitRecorder) Pace(org string, perMinute float64) {
+	rateLimitPace.WithLabelValues(org).Set(perMinute)
+}

@@ -246,7 +246,17 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/api/v1/", s.rateLimited("/api/v1/", http.HandlerFunc(s.handleUnknownAPI)))
 	mux.HandleFunc(pathAdminFaults, s.handleAdminFaults)
 	mux.HandleFunc(pathAdminRateLimits, s.handleAdminRateLimits)
-	return s.logRequests(s.learnIssuer(mux))
+	return s.logRequests(s.learnIssuer(s.dated(mux)))
+}
+
+// dated sets the Date header from the server's clock, as every answer of
+// Okta's carries it: a client compares X-Rate-Limit-Reset with it, so a
+// server on a fake clock must date its answers by that clock too.
+func (s *Server) dated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", s.clock.Now().UTC().Format(http.TimeFormat))
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Start serves on l in the background until Close. When Config.Issuer is

@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/budget"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 )
 
@@ -99,6 +100,11 @@ func BindFlags(fs *flag.FlagSet, f *Flags) {
 			v1.LabelAllowReference+"=true.")
 	fs.IntVar(&o.MaxRequestsPerHost, "okta-max-requests-per-host", defaultMaxRequestsPerHost,
 		"Requests to one Okta host the reconciler may have in flight; a slow or broken domain holds at most this many workers.")
+	fs.IntVar(&o.OktaRateLimit, "okta-rate-limit", budget.DefaultPerMinute,
+		"Token requests per minute the operator sends to one Okta org, all its resources together (sign-ins, refreshes, "+
+			"client credentials, revocations). Okta's smallest published token-endpoint limit is 300 a minute (free "+
+			"plans), shared with the org's other apps; paid plans allow 1,200 or more. Okta's X-Rate-Limit-* headers "+
+			"lower the pace further, and a 429 pauses the org until its reset.")
 	fs.StringVar(&o.Shard, "shard", "",
 		"Manage only OktaScopedTokens labelled "+v1.LabelShard+"=<value>; without it, only those without the label. "+
 			"Several operator Deployments, each with its own --shard and --leader-election-id, split a big cluster.")

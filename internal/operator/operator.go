@@ -56,8 +56,10 @@ import (
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 	"github.com/okta-token-operator/okta-token-operator/controllers"
+	"github.com/okta-token-operator/okta-token-operator/internal/budget"
 	"github.com/okta-token-operator/okta-token-operator/internal/callback"
 	"github.com/okta-token-operator/okta-token-operator/internal/creds"
+	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 )
 
@@ -120,8 +122,11 @@ type Options struct {
 	// oktatoken.dev/allow-reference=true.
 	RequireSecretLabel bool
 	// MaxRequestsPerHost bounds the reconciler's requests in flight to
-	// one Okta host; default 8.
+	// one Okta host; default 4.
 	MaxRequestsPerHost int
+	// OktaRateLimit is the token requests per minute the operator sends to
+	// one Okta org, all resources together; default budget.DefaultPerMinute.
+	OktaRateLimit int
 }
 
 // Defaults of the flags and options below.
@@ -178,6 +183,9 @@ func (o *Options) defaults() error {
 	}
 	if o.MaxRequestsPerHost <= 0 {
 		o.MaxRequestsPerHost = defaultMaxRequestsPerHost
+	}
+	if o.OktaRateLimit <= 0 {
+		o.OktaRateLimit = budget.DefaultPerMinute
 	}
 	if o.KubeAPIQPS == 0 {
 		o.KubeAPIQPS = defaultKubeAPIQPS
@@ -250,6 +258,11 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One budget per Okta org for every token request the operator makes
+	// there, the reconciler's and the callback's: each answer's
+	// X-Rate-Limit-* headers pace it, and a 429 pauses the org.
+	orgBudget := budget.New(budget.Config{PerMinute: o.OktaRateLimit, Clock: o.Clock,
+		Recorder: metrics.RateLimitRecorder{}})
 	// The reconciler's requests to Okta: no redirects followed, and a bound
 	// on those in flight per host, so one slow or broken domain cannot hold
 	// every worker.
@@ -257,7 +270,8 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		Timeout:       o.HTTPTimeout,
 		CheckRedirect: okta.NoRedirects,
 		Transport: &okta.HostLimiter{PerHost: o.MaxRequestsPerHost, Wait: time.Second,
-			Next: okta.LimitBodies{Max: maxOktaBody, Next: http.DefaultTransport.(*http.Transport).Clone()}},
+			Next: &budget.Observer{Budget: orgBudget,
+				Next: okta.LimitBodies{Max: maxOktaBody, Next: http.DefaultTransport.(*http.Transport).Clone()}}},
 	}
 	oktaClient := &okta.Client{HTTP: httpClient, Clock: o.Clock}
 	discovery := &okta.Discoverer{HTTP: httpClient, Clock: o.Clock, TTL: 15 * time.Minute,
@@ -265,7 +279,8 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	// The callback's: a person is waiting, so it does not queue behind the
 	// reconciler's requests; it follows no redirects either.
 	callbackHTTP := &http.Client{Timeout: o.HTTPTimeout, CheckRedirect: okta.NoRedirects,
-		Transport: okta.LimitBodies{Max: maxOktaBody, Next: http.DefaultTransport.(*http.Transport).Clone()}}
+		Transport: &budget.Observer{Budget: orgBudget,
+			Next: okta.LimitBodies{Max: maxOktaBody, Next: http.DefaultTransport.(*http.Transport).Clone()}}}
 	callbackOkta := &okta.Client{HTTP: callbackHTTP, Clock: o.Clock}
 	callbackDiscovery := &okta.Discoverer{HTTP: callbackHTTP, Clock: o.Clock, TTL: 15 * time.Minute,
 		AllowInsecure: o.AllowInsecureIssuers, Domains: domains}
@@ -311,6 +326,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 		SecretPolicy:            creds.Policy{RequireLabel: o.RequireSecretLabel},
 		WatchNamespaces:         o.WatchNamespaces,
+		Budget:                  orgBudget,
 	}
 	if _, real := o.Clock.(clock.RealClock); !real {
 		rec.QueueClock = o.Clock
@@ -335,6 +351,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		Log:            mgr.GetLogger().WithName("callback"),
 		SecretPolicy:   creds.Policy{RequireLabel: o.RequireSecretLabel},
 		Recorder:       mgr.GetEventRecorder("okta-token-operator"),
+		Budget:         orgBudget,
 	}
 	if err := mgr.Add(cb); err != nil {
 		return nil, fmt.Errorf("adding the callback server: %w", err)

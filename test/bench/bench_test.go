@@ -41,7 +41,12 @@ const (
 	benchmarkDeadline = 5 * time.Minute
 )
 
-// TestCountableTargets runs every scenario of the benchmark once and
+// issue9Scenarios are the scenarios whose counts TestCountableTargets
+// asserts; the rate-limit scenario has a test of its own.
+var issue9Scenarios = []operatorbench.Scenario{operatorbench.ScenarioRotation, operatorbench.ScenarioAppliedFirst,
+	operatorbench.ScenarioManagerRunning, operatorbench.ScenarioUnrelated}
+
+// TestCountableTargets runs issue 9's scenarios of the benchmark once and
 // checks each countable figure against issue 9's target. A failure lists
 // the figures that missed, then prints the whole measured table.
 func TestCountableTargets(t *testing.T) {
@@ -52,7 +57,7 @@ func TestCountableTargets(t *testing.T) {
 	defer cancel()
 	res, err := operatorbench.Run(ctx, operatorbench.Config{
 		N: ciTokens, Unrelated: ciUnrelated, RotationTokens: ciRotationTokens, SignInTokens: ciSignedInTokens,
-		Progress: testWriter{t},
+		Scenarios: issue9Scenarios, Progress: testWriter{t},
 	})
 	if err != nil {
 		measured := ""

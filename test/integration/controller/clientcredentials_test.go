@@ -350,10 +350,12 @@ func TestClientCredentialsWaitsForTheRateLimitReset(t *testing.T) {
 
 	g.Eventually(func(g Gomega) {
 		cur := get(g, obj)
-		g.Expect(readyCondition(cur).Reason).To(Equal(v1.ReasonRateLimited))
+		g.Expect(readyCondition(cur).Reason).To(Equal(v1.ReasonWaitingForRateLimit))
 		reconciling := condition(cur, v1.ConditionReconciling)
 		g.Expect(reconciling.Status).To(Equal(metav1.ConditionTrue))
-		g.Expect(reconciling.Message).To(ContainSubstring("waiting until " + reset.UTC().Format(time.RFC3339)))
+		g.Expect(reconciling.Reason).To(Equal(v1.ReasonWaitingForRateLimit))
+		g.Expect(reconciling.Message).To(ContainSubstring("waits until its limit resets"))
+		g.Expect(cur.Status.FailedAttempts).To(BeZero())
 	}).WithTimeout(10 * time.Second).Should(Succeed())
 
 	// Well past the 5 s backoff of a plain failure, still before the reset.

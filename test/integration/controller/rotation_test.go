@@ -324,38 +324,41 @@ func TestTransientFailuresBackOff(t *testing.T) {
 // changes; at the reset the request is retried.
 func TestRateLimitWaitsForTheReset(t *testing.T) {
 	g := NewWithT(t)
-	f, cur := signedIn(t, fixtureOptions{})
+	// The dev server on the operator's clock: its Date header and
+	// X-Rate-Limit-Reset are then on the operator's time line.
+	f, cur := signedIn(t, fixtureOptions{sharedDevClock: true})
 	renewal := cur.Status.RenewalTime.Time
-	reset := renewal.Add(3 * time.Minute)
+	reset := renewal.Add(40 * time.Second)
 	f.srv.InjectFault(oktadev.Fault{Status: http.StatusTooManyRequests, Count: 1, Reset: reset})
 	base := f.srv.TokenRequests()
 
 	f.setTime(renewal)
-	g.Eventually(func(g Gomega) int32 { return get(g, f.obj).Status.FailedAttempts }).Should(BeEquivalentTo(1))
+	g.Eventually(func(g Gomega) string { return condition(get(g, f.obj), v1.ConditionReconciling).Reason }).
+		Should(Equal(v1.ReasonWaitingForRateLimit))
 	f.settle()
 	cur = get(g, f.obj)
 	g.Expect(f.srv.TokenRequests()).To(Equal(base + 1))
-	g.Expect(readyCondition(cur).Status).To(Equal(metav1.ConditionTrue))
-	g.Expect(readyCondition(cur).Reason).To(Equal(v1.ReasonRotationFailing))
-	g.Expect(condition(cur, v1.ConditionReconciling).Reason).To(Equal(v1.ReasonRateLimited))
-	g.Expect(condition(cur, v1.ConditionReconciling).Message).To(ContainSubstring(reset.UTC().Format(time.RFC3339)))
+	g.Expect(readyCondition(cur).Status).To(Equal(metav1.ConditionTrue), "the current token is fine meanwhile")
+	g.Expect(readyCondition(cur).Reason).To(Equal(v1.ReasonIssued))
+	g.Expect(condition(cur, v1.ConditionReconciling).Message).To(ContainSubstring("rate_limited"))
+	g.Expect(cur.Status.FailedAttempts).To(BeZero(), "a 429 is the org's budget, not this resource's failure")
 
-	for at := renewal.Add(30 * time.Second); at.Before(reset); at = at.Add(30 * time.Second) {
+	for at := renewal.Add(10 * time.Second); at.Before(reset); at = at.Add(10 * time.Second) {
 		f.setTime(at)
-		f.poke()
 		f.expectNoTokenRequest(base+1, "no retry before X-Rate-Limit-Reset")
 	}
 	f.setTime(reset.Add(-time.Second))
-	f.poke()
 	f.expectNoTokenRequest(base+1, "no retry a second before X-Rate-Limit-Reset")
 
-	f.setTime(reset)
-	g.Eventually(func(g Gomega) int64 { return get(g, f.obj).Status.Rotations }).Should(BeEquivalentTo(1))
+	f.stepUntil(time.Second, func(g Gomega) {
+		g.Expect(get(g, f.obj).Status.Rotations).To(BeEquivalentTo(1))
+	})
 	f.settle()
 	cur = get(g, f.obj)
+	g.Expect(f.clock.Now()).To(BeTemporally(">=", reset))
 	g.Expect(f.srv.TokenRequests()).To(Equal(base + 2))
 	g.Expect(readyCondition(cur).Reason).To(Equal(v1.ReasonIssued))
-	g.Expect(cur.Status.FailedAttempts).To(BeZero())
+	g.Expect(condition(cur, v1.ConditionReconciling).Type).To(BeEmpty())
 }
 
 // TestRevokedGrantAsksForANewSignIn: Okta answers invalid_grant (the
@@ -600,7 +603,13 @@ func TestManualTriggers(t *testing.T) {
 		f.expectNoTokenRequest(base+1, "the same value again changes nothing")
 		g.Expect(rotations(g)).To(BeEquivalentTo(1))
 
+		// A new value within a minute of the last manual renewal waits for
+		// the minute.
 		f.annotate(v1.AnnotationRenewRequestedAt, "2026-03-01T10:05:00Z")
+		g.Eventually(func(g Gomega) string { return condition(get(g, f.obj), v1.ConditionReconciling).Reason }).
+			Should(Equal(v1.ReasonRenewalDebounced))
+		g.Expect(f.srv.TokenRequests()).To(Equal(base + 1))
+		f.step(policy.MinManualRenewalInterval)
 		g.Eventually(rotations).Should(BeEquivalentTo(2))
 		f.settle()
 		g.Expect(f.srv.TokenRequests()).To(Equal(base + 2))

@@ -317,6 +317,9 @@ func TestStateBelongsToOneResource(t *testing.T) {
 		f, old := signedIn(t, fixtureOptions{})
 		oldAccess := f.accessToken(g)
 		g.Expect(f.srv.ActiveRefreshTokens(webClientID)).To(Equal(1))
+		// While the operator is down, someone removes the finalizer by hand
+		// and deletes the resource.
+		f.stop()
 		patch := client.MergeFrom(old.DeepCopy())
 		old.Finalizers = nil
 		g.Expect(env.Client.Patch(ctx, old, patch)).To(Succeed())
@@ -326,6 +329,7 @@ func TestStateBelongsToOneResource(t *testing.T) {
 		g.Expect(env.Client.Get(ctx, stateSecretKey(old), &corev1.Secret{})).To(Succeed(), "the old state is left behind")
 
 		f.newWebToken()
+		f.restart()
 		cur := waitForReason(t, f.obj, v1.ReasonAuthorizationRequired)
 		g.Expect(cur.UID).NotTo(Equal(old.UID))
 		g.Expect(cur.Status.ExpiresAt).To(BeNil(), "no token inherited")
