@@ -17,11 +17,15 @@ limitations under the License.
 // Command bench measures the operator in the tree and prints one markdown
 // table: tokens/s, reconciles, API requests and writes per token, writes per
 // rotation and in an idle hour, and the manager's memory, each beside the
-// target of issue 9. `make bench` runs it; see docs/performance.md.
+// target of issue 9; and, with two orgs side by side, one of them
+// rate-limited, the 429s, the time against the limit and the other org's
+// pace, beside the targets of issue 13. `make bench` runs it; see
+// docs/performance.md.
 //
 //	make bench                      # N = 1000
 //	BENCH_N=10000 make bench
 //	go run ./hack/bench -n 50 -unrelated 1000 -scenarios rotation,applied-first
+//	go run ./hack/bench -n 80 -scenarios rate-limit -rate-limit 120 -other-apps 100 -window-left 15s
 package main
 
 import (
@@ -53,6 +57,12 @@ func main() {
 		binary    = flag.String("manager", "", "A manager binary to measure (default: built from ./cmd).")
 		workDir   = flag.String("dir", "", "Where the kubeconfigs and the manager's logs go (default a temporary folder, removed on success).")
 		args      = flag.String("manager-args", "", "Extra flags for the manager, space-separated.")
+		rateLimit = flag.Int("rate-limit", envInt("BENCH_RATE_LIMIT", bench.DefaultRateLimitPerMinute),
+			"The rate-limit scenario's token-endpoint limit per minute, and the manager's --okta-rate-limit ($BENCH_RATE_LIMIT).")
+		otherApps = flag.Int("other-apps", 0,
+			"Token requests the limited org's other applications make in its window just before the apply.")
+		windowLeft = flag.Duration("window-left", 0,
+			"How long the limited org's rate-limit window has left at the apply (default: wherever it falls).")
 	)
 	flag.Parse()
 	// controller-runtime's global logger (envtest, the in-process
@@ -64,6 +74,7 @@ func main() {
 	cfg := bench.Config{
 		N: *n, Unrelated: *unrelated, RotationTokens: *rotating, SignInTokens: *signedIn,
 		ManagerBinary: *binary, WorkDir: *workDir, Progress: os.Stderr,
+		RateLimitPerMinute: *rateLimit, RateLimitOtherApps: *otherApps, RateLimitWindowLeft: *windowLeft,
 	}
 	if *args != "" {
 		cfg.ManagerArgs = strings.Fields(*args)
@@ -91,7 +102,7 @@ func main() {
 
 // describe names the run's size: N when a scenario issued N tokens.
 func describe(cfg bench.Config, res *bench.Result) string {
-	if res.AppliedFirst == nil && res.ManagerRunning == nil {
+	if res.AppliedFirst == nil && res.ManagerRunning == nil && res.RateLimit == nil {
 		var names []string
 		for _, s := range cfg.Scenarios {
 			names = append(names, string(s))
