@@ -51,9 +51,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
@@ -171,18 +168,11 @@ func runRateLimit(ctx context.Context, cfg *Config, binary string) (*RateLimitRe
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	env, err := testenv.Start()
+	env, c, stop, err := controlPlane(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = env.Stop() }()
-	c, err := client.New(env.Config, client.Options{Scheme: scheme.Scheme})
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: stateNamespace}}); err != nil {
-		return nil, err
-	}
+	defer stop()
 
 	limitedClock := &orgClock{}
 	limited, err := startOrg(OrgConfig{Name: limitedOrg, TokenRateLimitPerMinute: cfg.RateLimitPerMinute,

@@ -57,7 +57,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -218,18 +217,11 @@ type rotationRun struct {
 // runRotation runs the in-process scenario with m ClientCredentials and k
 // AuthorizationCode tokens per org.
 func runRotation(ctx context.Context, m, k int, workDir string, progress func(string, ...any)) (*RotationResult, error) {
-	env, err := testenv.Start()
+	env, c, stop, err := controlPlane(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = env.Stop() }()
-	c, err := client.New(env.Config, client.Options{Scheme: scheme.Scheme})
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: stateNamespace}}); err != nil {
-		return nil, err
-	}
+	defer stop()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -248,11 +240,11 @@ func runRotation(ctx context.Context, m, k int, workDir string, progress func(st
 		return nil, err
 	}
 	defer r.idle.close()
-	stop, err := r.startOperator(ctx, env.Config, l, callbackURL, filepath.Join(workDir, "rotation-operator.log"))
+	stopOperator, err := r.startOperator(ctx, env.Config, l, callbackURL, filepath.Join(workDir, "rotation-operator.log"))
 	if err != nil {
 		return nil, err
 	}
-	defer stop()
+	defer stopOperator()
 
 	rotCC, err := r.serviceGroup(ctx, "rotation-cc", r.rotating, m)
 	if err != nil {

@@ -72,18 +72,11 @@ func runUnrelated(ctx context.Context, cfg *Config, binary string) (*UnrelatedRe
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	env, err := testenv.Start()
+	env, c, stop, err := controlPlane(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = env.Stop() }()
-	c, err := client.New(env.Config, client.Options{Scheme: scheme.Scheme})
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: stateNamespace}}); err != nil {
-		return nil, err
-	}
+	defer stop()
 	secrets, err := unrelatedSecrets(cfg.Unrelated)
 	if err != nil {
 		return nil, err
@@ -165,4 +158,23 @@ func namespacesOf(secrets []*corev1.Secret) map[string]bool {
 		out[s.Namespace] = true
 	}
 	return out
+}
+
+// controlPlane starts a control plane of a scenario's own, with a client
+// and the operator's namespace; stop stops it.
+func controlPlane(ctx context.Context) (env *testenv.Env, c client.Client, stop func(), err error) {
+	env, err = testenv.Start()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	stop = func() { _ = env.Stop() }
+	c, err = client.New(env.Config, client.Options{Scheme: scheme.Scheme})
+	if err == nil {
+		err = c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: stateNamespace}})
+	}
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return env, c, stop, nil
 }

@@ -434,7 +434,7 @@ func TestClientCredentialsRenewAnnotation(t *testing.T) {
 	firstToken := f.accessToken(g)
 
 	f.annotate(v1.AnnotationRenewRequestedAt, "2026-03-01T12:00:00Z")
-	g.Eventually(func(g Gomega) string { return f.accessToken(g) }).ShouldNot(Equal(firstToken))
+	g.Eventually(func(g Gomega) bool { return f.accessToken(g) != firstToken }).Should(BeTrue(), "a new access token")
 	g.Eventually(func(g Gomega) int64 { return get(g, obj).Status.Rotations }).Should(Equal(first.Status.Rotations + 1))
 	g.Expect(systemLogStatus(g, srv, f.accessToken(g))).To(Equal(http.StatusOK))
 	// The same value does not act twice, and one new token is one rotation.

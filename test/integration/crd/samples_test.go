@@ -17,10 +17,8 @@ limitations under the License.
 package crd
 
 import (
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -33,17 +31,7 @@ import (
 // their kustomization, and each file on its own.
 func TestEverySampleApplies(t *testing.T) {
 	g := NewWithT(t)
-	kubectl, err := testenv.Kubectl()
-	g.Expect(err).NotTo(HaveOccurred())
-	kubeconfig, err := env.Kubeconfig(t.TempDir())
-	g.Expect(err).NotTo(HaveOccurred())
-	run := func(args ...string) string {
-		cmd := exec.Command(kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
-		cmd.Dir = testenv.RepoRoot()
-		out, err := cmd.CombinedOutput()
-		g.Expect(err).NotTo(HaveOccurred(), "kubectl %s: %s", strings.Join(args, " "), out)
-		return string(out)
-	}
+	run := kubectl(t, g)
 	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "config", "samples", "*.yaml"))
 	g.Expect(err).NotTo(HaveOccurred())
 	files = slices.DeleteFunc(files, func(f string) bool { return filepath.Base(f) == "kustomization.yaml" })

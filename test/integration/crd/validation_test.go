@@ -296,17 +296,7 @@ func TestSamplesAreAccepted(t *testing.T) {
 // and checks that `kubectl explain` shows the field documentation.
 func TestKubectl(t *testing.T) {
 	g := NewWithT(t)
-	kubectl, err := testenv.Kubectl()
-	g.Expect(err).NotTo(HaveOccurred())
-	kubeconfig, err := env.Kubeconfig(t.TempDir())
-	g.Expect(err).NotTo(HaveOccurred())
-	run := func(args ...string) string {
-		cmd := exec.Command(kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
-		cmd.Dir = testenv.RepoRoot()
-		out, err := cmd.CombinedOutput()
-		g.Expect(err).NotTo(HaveOccurred(), "kubectl %s: %s", strings.Join(args, " "), out)
-		return string(out)
-	}
+	run := kubectl(t, g)
 	g.Expect(run("apply", "-f", "config/crd/bases/")).To(ContainSubstring("oktascopedtokens.oktatoken.dev"))
 	g.Expect(run("create", "namespace", "kubectl-test")).To(ContainSubstring("created"))
 	// The sample names its namespace (monitoring, which
@@ -325,4 +315,21 @@ func TestKubectl(t *testing.T) {
 	explain := run("explain", "ost.spec")
 	g.Expect(explain).To(ContainSubstring("oktaDomain is the base URL of the Okta org"))
 	g.Expect(explain).To(ContainSubstring("renewBeforePercentage"))
+}
+
+// kubectl runs the kubectl built beside the control plane against it, from
+// the checkout's top folder, as an admin; a failure fails the test.
+func kubectl(t *testing.T, g Gomega) func(args ...string) string {
+	t.Helper()
+	path, err := testenv.Kubectl()
+	g.Expect(err).NotTo(HaveOccurred())
+	kubeconfig, err := env.Kubeconfig(t.TempDir())
+	g.Expect(err).NotTo(HaveOccurred())
+	return func(args ...string) string {
+		cmd := exec.Command(path, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+		cmd.Dir = testenv.RepoRoot()
+		out, err := cmd.CombinedOutput()
+		g.Expect(err).NotTo(HaveOccurred(), "kubectl %s: %s", strings.Join(args, " "), out)
+		return string(out)
+	}
 }
