@@ -36,6 +36,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -76,7 +77,7 @@ func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaSc
 		if revoke && g != nil && g.RefreshToken != "" && obj.Spec.GrantType == v1.GrantAuthorizationCode {
 			err := r.revokeGrant(ctx, obj, g)
 			if wait, ok := errors.AsType[*waitForBudget](err); ok {
-				return ctrl.Result{RequeueAfter: max(wait.at.Sub(r.Clock.Now()), time.Millisecond)}, nil
+				return ctrl.Result{RequeueAfter: max(wait.at.Sub(r.Clock.Now()), time.Millisecond), Priority: ptr.To(slotPriority)}, nil
 			}
 			if err != nil {
 				st.RevokeAttempts++
@@ -87,7 +88,7 @@ func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaSc
 					if err := r.Update(ctx, s); err != nil {
 						return ctrl.Result{}, fmt.Errorf("recording the failed revocation: %w", err)
 					}
-					return ctrl.Result{RequeueAfter: time.Duration(st.RevokeAttempts) * 2 * time.Second}, nil
+					return ctrl.Result{RequeueAfter: time.Duration(st.RevokeAttempts) * 2 * time.Second, Priority: ptr.To(normalPriority)}, nil
 				}
 				r.eventf(obj, corev1.EventTypeWarning, v1.ReasonRevocationFailed,
 					"could not revoke the refresh token at Okta after %d attempts (%v); "+

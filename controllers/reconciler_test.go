@@ -112,6 +112,9 @@ func TestSummarize(t *testing.T) {
 		reconciling, stalled string // the reason, "" when absent
 		requeueAfter         time.Duration
 		readyMessageHas      string
+		// slot: the next pass comes back for a slot in the org's budget
+		// and goes before the rest of the queue.
+		slot bool
 	}
 	tests := map[string]struct {
 		grant   *state.Grant
@@ -142,9 +145,13 @@ func TestSummarize(t *testing.T) {
 			outcome: signInOutcome(v1.ReasonAuthorizationRequired, "sign in", now.Add(time.Hour)),
 			want:    want{ready: "False", readyReason: v1.ReasonAuthorizationRequired, requeueAfter: time.Hour}},
 		"waiting its turn, token valid": {grant: validGrant(),
-			outcome: waitOutcome("WaitingForRateLimit", "next slot at 12:00:20", retryAt),
-			want: want{ready: "True", readyReason: v1.ReasonIssued, reconciling: "WaitingForRateLimit",
-				requeueAfter: 20 * time.Second, readyMessageHas: "next slot"}},
+			outcome: waitOutcome(v1.ReasonWaitingForRateLimit, "next slot at 12:00:20", retryAt),
+			want: want{ready: "True", readyReason: v1.ReasonIssued, reconciling: v1.ReasonWaitingForRateLimit,
+				requeueAfter: 20 * time.Second, readyMessageHas: "next slot", slot: true}},
+		"waiting its turn, no token yet": {grant: nil,
+			outcome: waitOutcome(v1.ReasonWaitingForRateLimit, "next slot at 12:00:00.05", now.Add(50*time.Millisecond)),
+			want: want{ready: "False", readyReason: v1.ReasonWaitingForRateLimit, reconciling: v1.ReasonWaitingForRateLimit,
+				requeueAfter: 50 * time.Millisecond, slot: true}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -171,6 +178,13 @@ func TestSummarize(t *testing.T) {
 			}
 			if res.RequeueAfter != tc.want.requeueAfter {
 				t.Errorf("requeue after %s, want %s", res.RequeueAfter, tc.want.requeueAfter)
+			}
+			wantPriority := normalPriority
+			if tc.want.slot {
+				wantPriority = slotPriority
+			}
+			if res.Priority == nil || *res.Priority != wantPriority {
+				t.Errorf("priority %v, want %d (set on every result, or the last one sticks)", res.Priority, wantPriority)
 			}
 		})
 	}

@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -107,18 +108,32 @@ func (run *reconcileRun) summarize(o outcome) ctrl.Result {
 		requeue = append(requeue, g.Expiry)
 	}
 	if len(requeue) == 0 {
-		return ctrl.Result{}
+		return ctrl.Result{Priority: ptr.To(normalPriority)}
 	}
 	next := slices.MinFunc(requeue, func(a, b time.Time) int { return a.Compare(b) })
 	// Never sooner than a second, a requeue at "now" would spin; but a slot
 	// in an org's budget is kept to the millisecond (at 1,200 a minute they
-	// are 50 ms apart).
-	floor := time.Second
+	// are 50 ms apart), and goes before the other work in the queue: a slot
+	// missed by more than the budget's small burst is lost to the org.
+	floor, priority := time.Second, normalPriority
 	if o.kind == waiting {
 		floor = time.Millisecond
 	}
-	return ctrl.Result{RequeueAfter: max(next.Sub(run.now), floor)}
+	if o.reason == v1.ReasonWaitingForRateLimit {
+		priority = slotPriority
+	}
+	return ctrl.Result{RequeueAfter: max(next.Sub(run.now), floor), Priority: ptr.To(priority)}
 }
+
+// Priorities of a resource's next pass in the work queue: a pass that
+// comes back for its slot in an org's rate-limit budget goes before
+// everything else; every other pass at the normal priority, so that the
+// slot's priority does not stick to the resource (controller-runtime keeps
+// a request's priority unless the result sets one).
+const (
+	normalPriority = 0
+	slotPriority   = 10
+)
 
 func (run *reconcileRun) setReady(status metav1.ConditionStatus, reason, msg string) {
 	run.setCondition(v1.ConditionReady, status, reason, msg)

@@ -61,6 +61,8 @@ func main() {
 			"The rate-limit scenario's token-endpoint limit per minute, and the manager's --okta-rate-limit ($BENCH_RATE_LIMIT).")
 		otherApps = flag.Int("other-apps", 0,
 			"Token requests the limited org's other applications make in its window just before the apply.")
+		cpuProfile = flag.String("cpuprofile", "",
+			"A folder for the manager's CPU profile while the issuing scenarios issue their tokens (go tool pprof -top DIR/applied-first-cpu-*.pprof).")
 		windowLeft = flag.Duration("window-left", 0,
 			"How long the limited org's rate-limit window has left at the apply (default: wherever it falls).")
 	)
@@ -75,6 +77,7 @@ func main() {
 		N: *n, Unrelated: *unrelated, RotationTokens: *rotating, SignInTokens: *signedIn,
 		ManagerBinary: *binary, WorkDir: *workDir, Progress: os.Stderr,
 		RateLimitPerMinute: *rateLimit, RateLimitOtherApps: *otherApps, RateLimitWindowLeft: *windowLeft,
+		CPUProfileDir: *cpuProfile,
 	}
 	if *args != "" {
 		cfg.ManagerArgs = strings.Fields(*args)

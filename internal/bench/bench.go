@@ -86,6 +86,10 @@ type Config struct {
 	// has left when the tokens are applied (the org's clock is set ahead to
 	// place it); default 0, wherever the wall clock puts it.
 	RateLimitWindowLeft time.Duration
+	// CPUProfileDir, when set, receives the manager's CPU profile while
+	// the issuing scenarios issue their tokens (the binary must have
+	// --pprof-bind-address), in pieces that `go tool pprof` reads together.
+	CPUProfileDir string
 	// WorkDir holds the kubeconfigs and the manager's logs; default a new
 	// temporary folder, removed after a run without error.
 	WorkDir string
@@ -186,8 +190,13 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			}
 		}()
 	}
-	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
-		return nil, err
+	for _, dir := range []string{cfg.WorkDir, cfg.CPUProfileDir} {
+		if dir == "" {
+			continue
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	res = &Result{N: cfg.N, WorkDir: cfg.WorkDir}
 	orgs := cfg.Orgs

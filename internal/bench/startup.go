@@ -172,7 +172,20 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 	opts := managerOptions{binary: binary, kubeconfig: kubeconfig, logPath: filepath.Join(dir, "manager.log"),
 		stateNamespace: stateNamespace,
 		extraArgs:      append([]string{fmt.Sprintf("--%s=%d", RateLimitFlag, unpacedPerMinute)}, cfg.ManagerArgs...)}
+	var pprofAddr string
+	if cfg.CPUProfileDir != "" {
+		if !ManagerHasFlag(ctx, binary, PprofFlag) {
+			return nil, fmt.Errorf("a CPU profile needs a manager with --%s", PprofFlag)
+		}
+		ports, err := freePorts(1)
+		if err != nil {
+			return nil, err
+		}
+		pprofAddr = ports[0]
+		opts.extraArgs = append(opts.extraArgs, "--"+PprofFlag+"="+pprofAddr)
+	}
 	var (
+		profile    *cpuProfiler
 		m          *managerProcess
 		start      time.Time
 		apiBefore  apiServerCounters
@@ -205,6 +218,9 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 		start = m.started
 		sampler = newCPUSampler(m.cmd.Process.Pid)
 		cfg.progress("%s: manager started", mode)
+		if pprofAddr != "" {
+			profile = startCPUProfile(ctx, pprofAddr, filepath.Join(cfg.CPUProfileDir, mode.String()+"-cpu"))
+		}
 	case managerFirst:
 		if m, err = startManager(ctx, opts); err != nil {
 			return nil, err
@@ -223,6 +239,9 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 		}
 		sampler = newCPUSampler(m.cmd.Process.Pid)
 		cpuBefore = sampler.sample()
+		if pprofAddr != "" {
+			profile = startCPUProfile(ctx, pprofAddr, filepath.Join(cfg.CPUProfileDir, mode.String()+"-cpu"))
+		}
 		cfg.progress("%s: manager running, applying %d tokens in %d namespaces", mode, len(tokens), len(namespaces))
 		if start, err = createAll(ctx, c, tokens); err != nil {
 			return nil, err
@@ -239,6 +258,13 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 		res.OrgElapsed[name] = at.Sub(start)
 	}
 	cfg.progress("%s: %d tokens Ready after %.1fs; waiting for the manager to settle", mode, len(tokens), res.Elapsed.Seconds())
+	if profile != nil {
+		pieces, err := profile.finish()
+		if err != nil {
+			return nil, err
+		}
+		cfg.progress("%s: the manager's CPU profile while issuing: go tool pprof -top %s", mode, pieces)
+	}
 	final, settled, err := m.settle(ctx, 2*time.Second, time.Minute)
 	if err != nil {
 		return nil, err

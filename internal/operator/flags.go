@@ -49,6 +49,9 @@ func BindFlags(fs *flag.FlagSet, f *Flags) {
 	o := &f.Options
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", "0",
 		"The address the metrics endpoint binds to: :8443 for HTTPS, :8080 for HTTP, 0 to disable.")
+	fs.StringVar(&o.PprofBindAddress, "pprof-bind-address", "0",
+		"The address Go's profiler (/debug/pprof) binds to, 0 to disable. It is not authenticated: bind it to "+
+			"127.0.0.1 and reach it with kubectl port-forward.")
 	fs.BoolVar(&o.SecureMetrics, "metrics-secure", true,
 		"Serve metrics over HTTPS with authentication and authorization. --metrics-secure=false serves plain HTTP.")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081",

@@ -73,6 +73,9 @@ type Options struct {
 	MetricsBindAddress     string // "0" disables; default "0"
 	SecureMetrics          bool
 	HealthProbeBindAddress string // "0" disables; default "0"
+	// PprofBindAddress serves Go's profiler; "" or "0" disables. It has no
+	// authentication of its own.
+	PprofBindAddress string
 	// CallbackBindAddress is where the callback server listens.
 	CallbackBindAddress string
 	// CallbackListener, when set, is used instead of CallbackBindAddress
@@ -227,6 +230,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		Scheme:                        scheme.Scheme,
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        o.HealthProbeBindAddress,
+		PprofBindAddress:              o.PprofBindAddress,
 		LeaderElection:                o.LeaderElection,
 		LeaderElectionID:              o.LeaderElectionID,
 		LeaderElectionNamespace:       o.LeaderElectionNamespace,
