@@ -36,7 +36,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -77,7 +76,8 @@ func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaSc
 		if revoke && g != nil && g.RefreshToken != "" && obj.Spec.GrantType == v1.GrantAuthorizationCode {
 			err := r.revokeGrant(ctx, obj, g)
 			if wait, ok := errors.AsType[*waitForBudget](err); ok {
-				return ctrl.Result{RequeueAfter: max(wait.at.Sub(r.Clock.Now()), time.Millisecond), Priority: ptr.To(slotPriority)}, nil
+				return ctrl.Result{RequeueAfter: max(wait.at.Sub(r.Clock.Now()), time.Millisecond),
+					Priority: new(slotPriority)}, nil
 			}
 			if err != nil {
 				st.RevokeAttempts++
@@ -88,7 +88,8 @@ func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaSc
 					if err := r.Update(ctx, s); err != nil {
 						return ctrl.Result{}, fmt.Errorf("recording the failed revocation: %w", err)
 					}
-					return ctrl.Result{RequeueAfter: time.Duration(st.RevokeAttempts) * 2 * time.Second, Priority: ptr.To(normalPriority)}, nil
+					return ctrl.Result{RequeueAfter: time.Duration(st.RevokeAttempts) * 2 * time.Second,
+						Priority: new(normalPriority)}, nil
 				}
 				r.eventf(obj, corev1.EventTypeWarning, v1.ReasonRevocationFailed,
 					"could not revoke the refresh token at Okta after %d attempts (%v); "+
@@ -124,7 +125,8 @@ func (r *OktaScopedTokenReconciler) revokeGrant(ctx context.Context, obj *v1.Okt
 	if g.ClientID != "" && g.ClientID != obj.Spec.ClientID {
 		// The spec's client secret is another app's: it must not be sent to
 		// this grant's org, and would not be accepted there.
-		return fmt.Errorf("the grant belongs to the app %s, which the spec no longer names, so its secret is not at hand", g.ClientID)
+		return fmt.Errorf("the grant belongs to the app %s, which the spec no longer names, "+
+			"so its secret is not at hand", g.ClientID)
 	}
 	c, err := creds.Load(ctx, r.APIReader, obj, r.SecretPolicy)
 	if err != nil {
@@ -151,7 +153,8 @@ func (r *OktaScopedTokenReconciler) revokeGrant(ctx context.Context, obj *v1.Okt
 	defer cancel()
 	app := *c.App
 	app.ID = clientID
-	return r.Okta.Revoke(ctx, okta.Endpoints{Issuer: g.Issuer, RevocationEndpoint: endpoint}, app, g.RefreshToken, "refresh_token")
+	return r.Okta.Revoke(ctx, okta.Endpoints{Issuer: g.Issuer, RevocationEndpoint: endpoint}, app,
+		g.RefreshToken, "refresh_token")
 }
 
 // waitForBudget says a request must wait for its slot in the org's budget.

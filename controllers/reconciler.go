@@ -256,7 +256,8 @@ func (run *reconcileRun) credentialsVersion(ctx context.Context) string {
 	}
 	m := &metav1.PartialObjectMetadata{}
 	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	if err := run.r.ReferencedSecrets.Get(ctx, types.NamespacedName{Namespace: run.obj.Namespace, Name: ref}, m); err != nil {
+	key := types.NamespacedName{Namespace: run.obj.Namespace, Name: ref}
+	if err := run.r.ReferencedSecrets.Get(ctx, key, m); err != nil {
 		return ""
 	}
 	return m.ResourceVersion
@@ -358,7 +359,8 @@ func (run *reconcileRun) foreignState(ctx context.Context, s *corev1.Secret) (ou
 			revoked = fmt.Sprintf("; revoking its grant failed (%v)", err)
 		}
 	}
-	if err := run.r.Delete(ctx, s, client.Preconditions{UID: &s.UID, ResourceVersion: &s.ResourceVersion}); client.IgnoreNotFound(err) != nil {
+	preconditions := client.Preconditions{UID: &s.UID, ResourceVersion: &s.ResourceVersion}
+	if err := run.r.Delete(ctx, s, preconditions); client.IgnoreNotFound(err) != nil {
 		return outcome{}, fmt.Errorf("deleting the state Secret an earlier resource of this name left: %w", err)
 	}
 	run.event(corev1.EventTypeWarning, v1.ReasonStateConflict,

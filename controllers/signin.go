@@ -71,7 +71,8 @@ func (run *reconcileRun) dropMismatchedGrant(ctx context.Context) (outcome, erro
 		revoked = "it had no refresh token left to revoke"
 	} else if err := run.r.revokeGrant(ctx, run.obj, g); err != nil {
 		if wait, ok := errors.AsType[*waitForBudget](err); ok {
-			return waitOutcome(v1.ReasonWaitingForRateLimit, "the spec changed; the old grant is revoked first, "+wait.Error(), wait.at), nil
+			return waitOutcome(v1.ReasonWaitingForRateLimit,
+				"the spec changed; the old grant is revoked first, "+wait.Error(), wait.at), nil
 		}
 		revoked = fmt.Sprintf("revoking it failed (%v); revoke the app's grants in the Okta Admin Console if needed", err)
 	}

@@ -30,7 +30,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -67,7 +66,8 @@ func (run *reconcileRun) summarize(o outcome) ctrl.Result {
 		run.setCondition(v1.ConditionReconciling, metav1.ConditionTrue, o.reason, o.message)
 		run.clear(v1.ConditionStalled)
 		if valid {
-			reason, msg := v1.ReasonRotationFailing, fmt.Sprintf("the current token is valid until %s, but renewing it fails: %s",
+			reason, msg := v1.ReasonRotationFailing, fmt.Sprintf(
+				"the current token is valid until %s, but renewing it fails: %s",
 				g.Expiry.UTC().Format(time.RFC3339), o.message)
 			if o.kind == waiting {
 				reason, msg = v1.ReasonIssued, fmt.Sprintf("token for %s is valid until %s; %s",
@@ -108,7 +108,7 @@ func (run *reconcileRun) summarize(o outcome) ctrl.Result {
 		requeue = append(requeue, g.Expiry)
 	}
 	if len(requeue) == 0 {
-		return ctrl.Result{Priority: ptr.To(normalPriority)}
+		return ctrl.Result{Priority: new(normalPriority)}
 	}
 	next := slices.MinFunc(requeue, func(a, b time.Time) int { return a.Compare(b) })
 	// Never sooner than a second, a requeue at "now" would spin; but a slot
@@ -122,7 +122,7 @@ func (run *reconcileRun) summarize(o outcome) ctrl.Result {
 	if o.reason == v1.ReasonWaitingForRateLimit {
 		priority = slotPriority
 	}
-	return ctrl.Result{RequeueAfter: max(next.Sub(run.now), floor), Priority: ptr.To(priority)}
+	return ctrl.Result{RequeueAfter: max(next.Sub(run.now), floor), Priority: new(priority)}
 }
 
 // Priorities of a resource's next pass in the work queue: a pass that

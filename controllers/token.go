@@ -34,6 +34,7 @@ import (
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 	"github.com/okta-token-operator/okta-token-operator/internal/budget"
+	"github.com/okta-token-operator/okta-token-operator/internal/creds"
 	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 	"github.com/okta-token-operator/okta-token-operator/internal/policy"
@@ -55,19 +56,8 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
 	if o != nil || err != nil || why == policy.NotDue {
 		return deref(o), err
 	}
-	if why == policy.DueRenewRequested {
-		if at := policy.ManualRenewalAt(run.state.ManualAt); run.now.Before(at) {
-			return waitOutcome(v1.ReasonRenewalDebounced, fmt.Sprintf(
-				"renewal requested; tokens asked for with %s are issued at most every %s, the next at %s",
-				v1.AnnotationRenewRequestedAt, policy.MinManualRenewalInterval, at.UTC().Format(time.RFC3339)), at), nil
-		}
-	}
-	failures := policy.Failures{Attempts: run.obj.Status.FailedAttempts}
-	if t := run.obj.Status.NextAttemptTime; t != nil {
-		failures.NextAttempt = t.Time
-	}
-	if wait := policy.RetryNotBefore(failures, run.inputsChangedSinceFailure(ctx)); run.now.Before(wait) {
-		return backoffOutcome(wait), nil
+	if o := run.holdOff(ctx, why); o != nil {
+		return *o, nil
 	}
 	// The org's budget is asked before anything else is read or sent: a
 	// pass that must wait for its slot costs only cache reads.
@@ -94,37 +84,11 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
 	if o != nil {
 		return *o, nil
 	}
-	log.FromContext(ctx).V(1).Info("requesting a token", "why", string(why))
-	start := run.r.Clock.Now()
-	var tok *okta.Token
-	switch {
-	case clientCredentials && c.Key != nil:
-		tok, err = run.r.Okta.ClientCredentials(ctx, *ep, spec.ClientID, c.Key, spec.Scopes)
-	case clientCredentials:
-		tok, err = run.r.Okta.ClientCredentialsWithSecret(ctx, *ep, *c.App, spec.Scopes)
-	default:
-		tok, err = run.r.Okta.Refresh(ctx, *ep, *c.App, run.state.Grant.RefreshToken)
-	}
-	metrics.TokenRequest(string(spec.GrantType), err, run.r.Clock.Since(start))
+	tok, err := run.requestToken(ctx, why, ep, c)
 	if err != nil {
 		return run.tokenRequestFailed(ctx, err)
 	}
-	origin := state.OriginRefresh
-	if clientCredentials {
-		origin = state.OriginMint
-	}
-	next := run.state
-	next.Grant = state.GrantFromToken(tok, spec, origin, run.state.Grant)
-	if c.Key != nil {
-		next.Grant.KeyThumbprint = c.Key.Thumbprint
-	}
-	next.Grant.CredentialsVersion = c.Version
-	next.Grant.BindTo(*ep, spec.ClientID)
-	next.RenewHandled = run.obj.Annotations[v1.AnnotationRenewRequestedAt]
-	if why == policy.DueRenewRequested {
-		next.ManualAt = run.now
-	}
-	next.GrantLost = ""
+	next := run.grantedState(why, tok, ep, c)
 	if clientCredentials {
 		// The token Secret is this grant's only record: publishing it is
 		// storing it.
@@ -139,6 +103,76 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
 	}
 	run.succeeded()
 	return outcome{}, nil
+}
+
+// holdOff reports the wait outcome when a due token may not be asked for
+// yet: a manual renewal within the debounce interval, or a retry before the
+// last failure's backoff ends. It returns nil when the request may go.
+func (run *reconcileRun) holdOff(ctx context.Context, why policy.Why) *outcome {
+	if why == policy.DueRenewRequested {
+		if at := policy.ManualRenewalAt(run.state.ManualAt); run.now.Before(at) {
+			o := waitOutcome(v1.ReasonRenewalDebounced, fmt.Sprintf(
+				"renewal requested; tokens asked for with %s are issued at most every %s, the next at %s",
+				v1.AnnotationRenewRequestedAt, policy.MinManualRenewalInterval, at.UTC().Format(time.RFC3339)), at)
+			return &o
+		}
+	}
+	failures := policy.Failures{Attempts: run.obj.Status.FailedAttempts}
+	if t := run.obj.Status.NextAttemptTime; t != nil {
+		failures.NextAttempt = t.Time
+	}
+	if wait := policy.RetryNotBefore(failures, run.inputsChangedSinceFailure(ctx)); run.now.Before(wait) {
+		o := backoffOutcome(wait)
+		return &o
+	}
+	return nil
+}
+
+// requestToken sends the token request the grant type calls for (a
+// client-credentials request, signed with the private key or with the
+// client secret, or a refresh) and records it in the metrics.
+func (run *reconcileRun) requestToken(ctx context.Context, why policy.Why, ep *okta.Endpoints,
+	c *creds.Credentials) (*okta.Token, error) {
+	spec := run.obj.Spec
+	clientCredentials := spec.GrantType == v1.GrantClientCredentials
+	log.FromContext(ctx).V(1).Info("requesting a token", "why", string(why))
+	start := run.r.Clock.Now()
+	var tok *okta.Token
+	var err error
+	switch {
+	case clientCredentials && c.Key != nil:
+		tok, err = run.r.Okta.ClientCredentials(ctx, *ep, spec.ClientID, c.Key, spec.Scopes)
+	case clientCredentials:
+		tok, err = run.r.Okta.ClientCredentialsWithSecret(ctx, *ep, *c.App, spec.Scopes)
+	default:
+		tok, err = run.r.Okta.Refresh(ctx, *ep, *c.App, run.state.Grant.RefreshToken)
+	}
+	metrics.TokenRequest(string(spec.GrantType), err, run.r.Clock.Since(start))
+	return tok, err
+}
+
+// grantedState is the pass's state with the grant tok makes, bound to the
+// endpoints and credentials it was obtained with.
+func (run *reconcileRun) grantedState(why policy.Why, tok *okta.Token, ep *okta.Endpoints,
+	c *creds.Credentials) state.State {
+	spec := run.obj.Spec
+	origin := state.OriginRefresh
+	if spec.GrantType == v1.GrantClientCredentials {
+		origin = state.OriginMint
+	}
+	next := run.state
+	next.Grant = state.GrantFromToken(tok, spec, origin, run.state.Grant)
+	if c.Key != nil {
+		next.Grant.KeyThumbprint = c.Key.Thumbprint
+	}
+	next.Grant.CredentialsVersion = c.Version
+	next.Grant.BindTo(*ep, spec.ClientID)
+	next.RenewHandled = run.obj.Annotations[v1.AnnotationRenewRequestedAt]
+	if why == policy.DueRenewRequested {
+		next.ManualAt = run.now
+	}
+	next.GrantLost = ""
+	return next
 }
 
 // tokenDue decides whether a token is due from the grant this pass holds.
@@ -260,7 +294,8 @@ func (run *reconcileRun) tokenRequestFailed(ctx context.Context, err error) (out
 		// answer has paused every request to the org until its reset.
 		reset := run.now.Add(policy.RateLimitWait(run.now, oe.RetryAt))
 		if run.r.Budget != nil {
-			if at, ok := run.r.Budget.Take(budget.Org(spec.OktaDomain), run.key.String(), run.priority(policy.DueRenewalTime)); !ok {
+			org, prio := budget.Org(spec.OktaDomain), run.priority(policy.DueRenewalTime)
+			if at, ok := run.r.Budget.Take(org, run.key.String(), prio); !ok {
 				reset = at
 			}
 		}
@@ -282,7 +317,8 @@ func (run *reconcileRun) priority(why policy.Why) budget.Priority {
 	if !g.HasToken() {
 		return budget.Expiring
 	}
-	return budget.RenewalPriority(true, policy.RenewalTime(g.IssuedAt, g.Expiry, run.obj.Spec, run.obj.UID), g.Expiry, run.now)
+	renewal := policy.RenewalTime(g.IssuedAt, g.Expiry, run.obj.Spec, run.obj.UID)
+	return budget.RenewalPriority(true, renewal, g.Expiry, run.now)
 }
 
 // takeSlot asks the org's budget for a slot for this resource's request. It

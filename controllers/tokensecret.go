@@ -80,7 +80,8 @@ func (run *reconcileRun) publishToken(ctx context.Context) (outcome, error) {
 	}
 	st := &run.obj.Status
 	issued := metav1.NewTime(g.IssuedAt)
-	if !run.newToken && g.Origin == state.OriginLogin && (st.LastRotationTime == nil || !st.LastRotationTime.Equal(&issued)) {
+	announced := st.LastRotationTime != nil && st.LastRotationTime.Equal(&issued)
+	if !run.newToken && g.Origin == state.OriginLogin && !announced {
 		// A sign-in the callback completed, announced once.
 		run.event(corev1.EventTypeNormal, v1.ReasonAuthorized, "signed in as %s; token for %s issued, expires %s",
 			orUnknown(g.Subject), joinScopes(g.Scopes), g.Expiry.UTC().Format(time.RFC3339))
@@ -158,8 +159,12 @@ func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) 
 			texts[k] = string(v)
 		}
 		d := desired.Data
-		rendered, err := secrettemplate.Render(texts, secrettemplate.Values{AccessToken: string(d[v1.TokenSecretAccessToken]),
-			TokenType: string(d[v1.TokenSecretTokenType]), Expiry: string(d[v1.TokenSecretExpiry]), Scope: string(d[v1.TokenSecretScope])})
+		rendered, err := secrettemplate.Render(texts, secrettemplate.Values{
+			AccessToken: string(d[v1.TokenSecretAccessToken]),
+			TokenType:   string(d[v1.TokenSecretTokenType]),
+			Expiry:      string(d[v1.TokenSecretExpiry]),
+			Scope:       string(d[v1.TokenSecretScope]),
+		})
 		maps.Copy(desired.Data, rendered)
 		if err != nil {
 			o := stallOutcome(v1.ReasonInvalidTemplate, err.Error()+
@@ -202,7 +207,8 @@ func (run *reconcileRun) alreadyExists(ctx context.Context, name string) (*outco
 		return nil, fmt.Errorf("reading the token Secret: %w", err)
 	}
 	if metav1.IsControlledBy(s, run.obj) {
-		return nil, fmt.Errorf("the token Secret %s/%s was created meanwhile; retrying from a fresh read", run.obj.Namespace, name)
+		return nil, fmt.Errorf("the token Secret %s/%s was created meanwhile; retrying from a fresh read",
+			run.obj.Namespace, name)
 	}
 	o := foreignSecret(run.obj.Namespace, name)
 	return &o, nil

@@ -50,19 +50,23 @@ import (
 func main() {
 	var (
 		n         = flag.Int("n", envInt("BENCH_N", 1000), "ClientCredentials tokens to issue ($BENCH_N).")
-		unrelated = flag.Int("unrelated", envInt("BENCH_UNRELATED", 10000), "Unrelated Secrets in the memory scenario ($BENCH_UNRELATED).")
+		unrelated = flag.Int("unrelated", envInt("BENCH_UNRELATED", 10000),
+			"Unrelated Secrets in the memory scenario ($BENCH_UNRELATED).")
 		rotating  = flag.Int("rotation-tokens", 20, "ClientCredentials tokens per org in the rotation scenario.")
 		signedIn  = flag.Int("sign-in-tokens", 3, "AuthorizationCode tokens per org in the rotation scenario.")
 		scenarios = flag.String("scenarios", "", "Comma-separated scenarios to run (default all): "+scenarioNames()+".")
 		binary    = flag.String("manager", "", "A manager binary to measure (default: built from ./cmd).")
-		workDir   = flag.String("dir", "", "Where the kubeconfigs and the manager's logs go (default a temporary folder, removed on success).")
+		workDir   = flag.String("dir", "",
+			"Where the kubeconfigs and the manager's logs go (default a temporary folder, removed on success).")
 		args      = flag.String("manager-args", "", "Extra flags for the manager, space-separated.")
 		rateLimit = flag.Int("rate-limit", envInt("BENCH_RATE_LIMIT", bench.DefaultRateLimitPerMinute),
-			"The rate-limit scenario's token-endpoint limit per minute, and the manager's --okta-rate-limit ($BENCH_RATE_LIMIT).")
+			"The rate-limit scenario's token-endpoint limit per minute, "+
+				"and the manager's --okta-rate-limit ($BENCH_RATE_LIMIT).")
 		otherApps = flag.Int("other-apps", 0,
 			"Token requests the limited org's other applications make in its window just before the apply.")
 		cpuProfile = flag.String("cpuprofile", "",
-			"A folder for the manager's CPU profile while the issuing scenarios issue their tokens (go tool pprof -top DIR/applied-first-cpu-*.pprof).")
+			"A folder for the manager's CPU profile while the issuing scenarios issue their tokens "+
+				"(go tool pprof -top DIR/applied-first-cpu-*.pprof).")
 		windowLeft = flag.Duration("window-left", 0,
 			"How long the limited org's rate-limit window has left at the apply (default: wherever it falls).")
 	)
@@ -90,7 +94,8 @@ func main() {
 	started := time.Now()
 	res, err := bench.Run(ctx, cfg)
 	if res != nil {
-		fmt.Printf("### okta-token-operator benchmark: %s, %s, %s\n\n", describe(cfg, res), time.Now().UTC().Format("2006-01-02"), tree())
+		fmt.Printf("### okta-token-operator benchmark: %s, %s, %s\n\n",
+			describe(cfg, res), time.Now().UTC().Format("2006-01-02"), tree())
 		fmt.Print(bench.Table(res))
 		fmt.Printf("\nWall time %s.\n", time.Since(started).Round(time.Second))
 	}
@@ -106,7 +111,7 @@ func main() {
 // describe names the run's size: N when a scenario issued N tokens.
 func describe(cfg bench.Config, res *bench.Result) string {
 	if res.AppliedFirst == nil && res.ManagerRunning == nil && res.RateLimit == nil {
-		var names []string
+		names := make([]string, 0, len(cfg.Scenarios))
 		for _, s := range cfg.Scenarios {
 			names = append(names, string(s))
 		}
@@ -124,7 +129,7 @@ func envInt(name string, def int) int {
 }
 
 func scenarioNames() string {
-	var names []string
+	names := make([]string, 0, len(bench.AllScenarios))
 	for _, s := range bench.AllScenarios {
 		names = append(names, string(s))
 	}
@@ -139,7 +144,8 @@ func tree() string {
 		return "commit unknown"
 	}
 	out := "commit " + strings.TrimSpace(string(head))
-	if status, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(status) > 0 {
+	status, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
+	if err == nil && len(status) > 0 {
 		out += " with uncommitted changes"
 	}
 	return out

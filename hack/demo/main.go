@@ -261,11 +261,30 @@ func run(ctx context.Context, d demo) error {
 	if err != nil {
 		return err
 	}
-	logReads := 0
+	return watchRotations(ctx, d, env, k, key, obj.Status.Rotations, systemLogReader{
+		reader: logReader, secretKey: secretKey, tokenDir: tokenDir,
+	})
+}
 
-	lastRotations := obj.Status.Rotations
+// systemLogReader is the workload's side of the demo: a System Log reader
+// that reads the token from files in tokenDir, written from the token
+// Secret named secretKey.
+type systemLogReader struct {
+	reader    *oktalogs.Client
+	secretKey types.NamespacedName
+	tokenDir  string
+}
+
+// watchRotations waits for each rotation of the resource after the
+// lastRotations it has had, reports it and reads the System Log with the
+// rotated token. It returns after d.exitAfter rotations, or on Ctrl-C when
+// d.exitAfter is 0.
+func watchRotations(ctx context.Context, d demo, env *testenv.Env, k func(args ...string) (string, error),
+	key types.NamespacedName, lastRotations int64, logs systemLogReader,
+) error {
+	logReads := 0
 	for {
-		obj, err = waitFor(ctx, env, key, func(o *v1.OktaScopedToken) bool {
+		obj, err := waitFor(ctx, env, key, func(o *v1.OktaScopedToken) bool {
 			return o.Status.Rotations > lastRotations && isReady(o)
 		})
 		if err != nil {
@@ -279,10 +298,10 @@ func run(ctx context.Context, d demo) error {
 			obj.Status.ExpiresAt.UTC().Format(time.RFC3339), obj.Status.RenewalTime.UTC().Format(time.RFC3339))
 		done := d.exitAfter > 0 && int(obj.Status.Rotations) >= d.exitAfter
 		if done {
-			out, _ = k("get", "ost", "-n", demoNamespace)
+			out, _ := k("get", "ost", "-n", demoNamespace)
 			fmt.Print(indent(out))
 		}
-		if err := readSystemLog(ctx, env, logReader, secretKey, tokenDir, logReads == 0); err != nil {
+		if err := readSystemLog(ctx, env, logs.reader, logs.secretKey, logs.tokenDir, logReads == 0); err != nil {
 			return err
 		}
 		logReads++

@@ -67,6 +67,12 @@ type RequestKey struct {
 	Code string
 }
 
+// The verbs the figures single out.
+const (
+	verbGet   = "GET"
+	verbWatch = "WATCH"
+)
+
 // Write says whether the request changes something.
 func (k RequestKey) Write() bool {
 	switch k.Verb {
@@ -107,12 +113,12 @@ func (c RequestCounts) Sum(filter func(RequestKey) bool) float64 {
 
 // Gets counts single-object reads (verb GET), whatever their answer.
 func (c RequestCounts) Gets() float64 {
-	return c.Sum(func(k RequestKey) bool { return k.Verb == "GET" })
+	return c.Sum(func(k RequestKey) bool { return k.Verb == verbGet })
 }
 
 // NotFoundGets counts the single-object reads answered 404.
 func (c RequestCounts) NotFoundGets() float64 {
-	return c.Sum(func(k RequestKey) bool { return k.Verb == "GET" && k.Code == "404" })
+	return c.Sum(func(k RequestKey) bool { return k.Verb == verbGet && k.Code == "404" })
 }
 
 // Writes counts creates, updates, patches and deletes, Events included.
@@ -180,7 +186,9 @@ func scrapeAPIServer(ctx context.Context, hc *http.Client, host string) (apiServ
 
 // counted says whether a series takes part in the figures (see the top of
 // this file).
-func counted(k RequestKey) bool { return k.Resource != "" && k.Verb != "WATCH" && k.Verb != "CONNECT" }
+func counted(k RequestKey) bool {
+	return k.Resource != "" && k.Verb != verbWatch && k.Verb != "CONNECT"
+}
 
 // managerRequests is what the manager sent between two scrapes: the API
 // server's delta, less its own loopback requests and the benchmark's.
@@ -362,11 +370,11 @@ func classifyRequest(method string, u *url.URL, contentType string, code int) (k
 	case http.MethodGet, http.MethodHead:
 		switch w := u.Query().Get("watch"); {
 		case w == "true" || w == "1":
-			k.Verb = "WATCH"
+			k.Verb = verbWatch
 		case name == "":
 			k.Verb = "LIST"
 		default:
-			k.Verb = "GET"
+			k.Verb = verbGet
 		}
 	case http.MethodPatch:
 		k.Verb = "PATCH"

@@ -43,6 +43,13 @@ import (
 // controller-runtime's metrics and logs.
 const tokenController = "oktascopedtoken"
 
+// The labels that name the controller in controller-runtime's metrics:
+// controller on its own, name on the work queue's.
+const (
+	labelController = "controller"
+	labelName       = "name"
+)
+
 // BuildManager builds the manager binary from the checkout's ./cmd into dir
 // and returns its path. It is built as the Dockerfile builds the image's:
 // static, without symbol tables or paths, so the memory measured is the
@@ -258,9 +265,9 @@ func (m *managerProcess) scrape(ctx context.Context) (managerMetrics, error) {
 		return managerMetrics{}, fmt.Errorf("parsing the manager's metrics: %w", err)
 	}
 	return managerMetrics{
-		reconciles:    sumOf(families, "controller_runtime_reconcile_total", map[string]string{"controller": tokenController}),
-		activeWorkers: sumOf(families, "controller_runtime_active_workers", map[string]string{"controller": tokenController}),
-		queueDepth:    sumOf(families, "workqueue_depth", map[string]string{"name": tokenController}),
+		reconciles:    sumOf(families, "controller_runtime_reconcile_total", map[string]string{labelController: tokenController}),
+		activeWorkers: sumOf(families, "controller_runtime_active_workers", map[string]string{labelController: tokenController}),
+		queueDepth:    sumOf(families, "workqueue_depth", map[string]string{labelName: tokenController}),
 	}, nil
 }
 

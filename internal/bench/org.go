@@ -248,13 +248,12 @@ func (c *orgClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
 
 // endWindowIn sets the clock ahead so that the org's current rate-limit
 // window, which ends on the org's minute, ends left from now (0 < left ≤
-// 1m). It returns the window's end, by the wall clock.
-func (c *orgClock) endWindowIn(left time.Duration) time.Time {
+// 1m).
+func (c *orgClock) endWindowIn(left time.Duration) {
 	now := c.Now()
 	into := now.Sub(now.Truncate(time.Minute))
 	ahead := (time.Minute - left - into + time.Minute) % time.Minute
 	c.skew.Add(int64(ahead))
-	return time.Now().Add(left)
 }
 
 // windowLeft is how long the org's current rate-limit window has left.

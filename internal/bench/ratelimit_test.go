@@ -83,7 +83,7 @@ func TestRateLimitTable(t *testing.T) {
 		Saturated: 1,
 	}}
 	out := Table(res)
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+	for l := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
 		g.Expect(strings.Count(l, "|")).To(Equal(6), "every row has five cells: %s", l)
 	}
 	g.Expect(out).To(ContainSubstring("| rate limit (issue 13): 5,000 + 5,000 tokens, one org limited to 6,000 token requests a minute; manager run with --okta-rate-limit=6000 | 429s from the limited org's token endpoint | 0 (of 5000 token requests) | 0 | yes |"))

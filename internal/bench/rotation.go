@@ -168,7 +168,7 @@ func (r *operatorRequests) wrap(next http.RoundTripper) http.RoundTripper {
 		if err == nil {
 			code = resp.StatusCode
 		}
-		if k, ok := classifyRequest(req.Method, req.URL, req.Header.Get("Content-Type"), code); ok && k.Verb != "WATCH" {
+		if k, ok := classifyRequest(req.Method, req.URL, req.Header.Get("Content-Type"), code); ok && k.Verb != verbWatch {
 			r.mu.Lock()
 			r.log = append(r.log, recordedRequest{key: k,
 				state: strings.Contains(req.URL.Path, "/namespaces/"+r.stateNamespace+"/")})
@@ -197,7 +197,7 @@ func (r *operatorRequests) since(mark int) (WriteCounts, int) {
 				label += " (state)"
 			}
 			writes[label]++
-		case q.key.Verb == "GET":
+		case q.key.Verb == verbGet:
 			gets++
 		}
 	}
@@ -598,9 +598,9 @@ func inProcessMetrics() managerMetrics {
 	}
 	samples := samplesOf(families)
 	return managerMetrics{
-		reconciles:    sumOf(samples, "controller_runtime_reconcile_total", map[string]string{"controller": tokenController}),
-		activeWorkers: sumOf(samples, "controller_runtime_active_workers", map[string]string{"controller": tokenController}),
-		queueDepth:    sumOf(samples, "workqueue_depth", map[string]string{"name": tokenController}),
+		reconciles:    sumOf(samples, "controller_runtime_reconcile_total", map[string]string{labelController: tokenController}),
+		activeWorkers: sumOf(samples, "controller_runtime_active_workers", map[string]string{labelController: tokenController}),
+		queueDepth:    sumOf(samples, "workqueue_depth", map[string]string{labelName: tokenController}),
 	}
 }
 

@@ -159,10 +159,7 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 			return nil, err
 		}
 	}
-	tokensBefore := map[string]TokenRequests{}
-	for _, o := range orgs {
-		tokensBefore[o.name] = o.tokens.snapshot()
-	}
+	tokensBefore := orgTokenRequests(orgs)
 
 	// These scenarios measure what a token costs the operator and the API
 	// server, not the pace of an Okta org's budget (the rate-limit scenario
@@ -172,17 +169,9 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 	opts := managerOptions{binary: binary, kubeconfig: kubeconfig, logPath: filepath.Join(dir, "manager.log"),
 		stateNamespace: stateNamespace,
 		extraArgs:      append([]string{fmt.Sprintf("--%s=%d", RateLimitFlag, unpacedPerMinute)}, cfg.ManagerArgs...)}
-	var pprofAddr string
-	if cfg.CPUProfileDir != "" {
-		if !ManagerHasFlag(ctx, binary, PprofFlag) {
-			return nil, fmt.Errorf("a CPU profile needs a manager with --%s", PprofFlag)
-		}
-		ports, err := freePorts(1)
-		if err != nil {
-			return nil, err
-		}
-		pprofAddr = ports[0]
-		opts.extraArgs = append(opts.extraArgs, "--"+PprofFlag+"="+pprofAddr)
+	pprofAddr, err := servePprof(ctx, cfg, binary, &opts)
+	if err != nil {
+		return nil, err
 	}
 	var (
 		profile    *cpuProfiler
@@ -218,9 +207,7 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 		start = m.started
 		sampler = newCPUSampler(m.cmd.Process.Pid)
 		cfg.progress("%s: manager started", mode)
-		if pprofAddr != "" {
-			profile = startCPUProfile(ctx, pprofAddr, filepath.Join(cfg.CPUProfileDir, mode.String()+"-cpu"))
-		}
+		profile = startScenarioProfile(ctx, cfg, mode, pprofAddr)
 	case managerFirst:
 		if m, err = startManager(ctx, opts); err != nil {
 			return nil, err
@@ -239,9 +226,7 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 		}
 		sampler = newCPUSampler(m.cmd.Process.Pid)
 		cpuBefore = sampler.sample()
-		if pprofAddr != "" {
-			profile = startCPUProfile(ctx, pprofAddr, filepath.Join(cfg.CPUProfileDir, mode.String()+"-cpu"))
-		}
+		profile = startScenarioProfile(ctx, cfg, mode, pprofAddr)
 		cfg.progress("%s: manager running, applying %d tokens in %d namespaces", mode, len(tokens), len(namespaces))
 		if start, err = createAll(ctx, c, tokens); err != nil {
 			return nil, err
@@ -252,18 +237,11 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 	if err != nil {
 		return nil, fmt.Errorf("waiting for %d tokens to be Ready: %w; the manager's log: %s", len(tokens), err, m.logPath)
 	}
-	res := &StartupResult{Tokens: len(tokens), Elapsed: done.Sub(start), OrgElapsed: map[string]time.Duration{},
-		TokenRequests: map[string]TokenRequests{}}
-	for name, at := range watch.orgTimes() {
-		res.OrgElapsed[name] = at.Sub(start)
-	}
+	res := &StartupResult{Tokens: len(tokens), Elapsed: done.Sub(start),
+		OrgElapsed: elapsedSince(watch.orgTimes(), start)}
 	cfg.progress("%s: %d tokens Ready after %.1fs; waiting for the manager to settle", mode, len(tokens), res.Elapsed.Seconds())
-	if profile != nil {
-		pieces, err := profile.finish()
-		if err != nil {
-			return nil, err
-		}
-		cfg.progress("%s: the manager's CPU profile while issuing: go tool pprof -top %s", mode, pieces)
+	if err := finishScenarioProfile(cfg, mode, profile); err != nil {
+		return nil, err
 	}
 	final, settled, err := m.settle(ctx, 2*time.Second, time.Minute)
 	if err != nil {
@@ -280,15 +258,82 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 		return nil, err
 	}
 	res.Requests = managerRequests(apiBefore, apiAfter, counter.since(benchMark))
-	for _, o := range orgs {
-		res.TokenRequests[o.name] = o.tokens.snapshot().Sub(tokensBefore[o.name])
-	}
+	res.TokenRequests = orgTokenRequestsSince(orgs, tokensBefore)
 	mem, err := settledMemory(ctx, m.cmd.Process.Pid, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	res.PeakRSS, res.SettledRSS = mem.hwm, mem.rss
 	return res, nil
+}
+
+// servePprof has the manager serve pprof on a free port when the run asks
+// for a CPU profile, and returns the port's address: "" when it does not.
+func servePprof(ctx context.Context, cfg *Config, binary string, opts *managerOptions) (string, error) {
+	if cfg.CPUProfileDir == "" {
+		return "", nil
+	}
+	if !ManagerHasFlag(ctx, binary, PprofFlag) {
+		return "", fmt.Errorf("a CPU profile needs a manager with --%s", PprofFlag)
+	}
+	ports, err := freePorts(1)
+	if err != nil {
+		return "", err
+	}
+	pprofAddr := ports[0]
+	opts.extraArgs = append(opts.extraArgs, "--"+PprofFlag+"="+pprofAddr)
+	return pprofAddr, nil
+}
+
+// startScenarioProfile starts saving the CPU profile of the manager serving
+// pprof at pprofAddr, in the run's profile folder; nil when pprofAddr is "".
+func startScenarioProfile(ctx context.Context, cfg *Config, mode startupMode, pprofAddr string) *cpuProfiler {
+	if pprofAddr == "" {
+		return nil
+	}
+	return startCPUProfile(ctx, pprofAddr, filepath.Join(cfg.CPUProfileDir, mode.String()+"-cpu"))
+}
+
+// finishScenarioProfile stops the CPU profile, if there is one, and says
+// where its pieces are.
+func finishScenarioProfile(cfg *Config, mode startupMode, profile *cpuProfiler) error {
+	if profile == nil {
+		return nil
+	}
+	pieces, err := profile.finish()
+	if err != nil {
+		return err
+	}
+	cfg.progress("%s: the manager's CPU profile while issuing: go tool pprof -top %s", mode, pieces)
+	return nil
+}
+
+// elapsedSince is each time's distance from start, by name.
+func elapsedSince(times map[string]time.Time, start time.Time) map[string]time.Duration {
+	out := make(map[string]time.Duration, len(times))
+	for name, at := range times {
+		out[name] = at.Sub(start)
+	}
+	return out
+}
+
+// orgTokenRequests are the orgs' token-endpoint answers so far, by org.
+func orgTokenRequests(orgs []*org) map[string]TokenRequests {
+	out := make(map[string]TokenRequests, len(orgs))
+	for _, o := range orgs {
+		out[o.name] = o.tokens.snapshot()
+	}
+	return out
+}
+
+// orgTokenRequestsSince are the orgs' token-endpoint answers since before
+// (an orgTokenRequests), by org.
+func orgTokenRequestsSince(orgs []*org, before map[string]TokenRequests) map[string]TokenRequests {
+	out := make(map[string]TokenRequests, len(orgs))
+	for _, o := range orgs {
+		out[o.name] = o.tokens.snapshot().Sub(before[o.name])
+	}
+	return out
 }
 
 // startOrgs starts the configured orgs, or one unlimited org.

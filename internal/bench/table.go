@@ -221,7 +221,7 @@ func (t *table) startup(s *StartupResult, from string) {
 
 func (t *table) rotation(grant string, f RotationFigures, target int) {
 	per := func(n int) string { return trimFloat(float64(n) / float64(max(f.Rotations, 1))) }
-	var parts []string
+	parts := make([]string, 0, len(f.Writes))
 	for _, k := range sortedKeys(f.Writes) {
 		parts = append(parts, k+" "+per(f.Writes[k]))
 	}

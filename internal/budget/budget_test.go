@@ -105,8 +105,9 @@ func TestCancel(t *testing.T) {
 	b, clk, rec := newTestBudget(60)
 	s := simulate(b, clk, org, request{key: "ns/first", prio: Expiring})
 	s.run(t, t0)
-	var slots []time.Time
-	for _, key := range []string{"ns/a", "ns/b", "ns/c"} {
+	keys := []string{"ns/a", "ns/b", "ns/c"}
+	slots := make([]time.Time, 0, len(keys))
+	for _, key := range keys {
 		at, ok := b.Take(org, key, Early)
 		g.Expect(ok).To(BeFalse())
 		slots = append(slots, at)
@@ -185,8 +186,9 @@ func TestStarvationFreedom(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			g := NewWithT(t)
 			b, clk, _ := newTestBudget(60)
-			var reqs []request
-			for i := range 1200 {
+			const streamed = 1200
+			reqs := make([]request, 0, streamed+1)
+			for i := range streamed {
 				reqs = append(reqs, request{key: fmt.Sprintf("stream-%04d", i), prio: tc.stream,
 					offset: time.Duration(i) * arrivalEvery})
 			}

@@ -191,7 +191,7 @@ func (s *simulation) run(t *testing.T, until time.Time) {
 }
 
 func (s *simulation) order() []string {
-	var out []string
+	out := make([]string, 0, len(s.grants))
 	for _, g := range s.grants {
 		out = append(out, g.key)
 	}

@@ -26,7 +26,6 @@ package budget
 import (
 	"container/heap"
 	"slices"
-	"sort"
 	"time"
 )
 
@@ -85,9 +84,16 @@ func newReservations(agingStep time.Duration) *reservations {
 
 func (rs *reservations) len() int { return len(rs.all) }
 
-// place is r's index in the line, or where it would go.
+// place is r's index in the line, or where it would go: the first index
+// whose request is not ahead of r, found by binary search.
 func (rs *reservations) place(r *reservation) int {
-	return sort.Search(len(rs.line), func(i int) bool { return !ahead(rs.line[i], r, rs.agingStep) })
+	i, _ := slices.BinarySearchFunc(rs.line, r, func(e, target *reservation) int {
+		if ahead(e, target, rs.agingStep) {
+			return -1
+		}
+		return 1
+	})
+	return i
 }
 
 func (rs *reservations) enter(r *reservation) {

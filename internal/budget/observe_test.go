@@ -125,8 +125,9 @@ func TestPauseAfter429(t *testing.T) {
 			g.Expect(rec.rateLimited[org]).To(Equal(1))
 			g.Expect(rec.pace[org]).To(BeZero(), "the pace metric says the org is paused")
 
-			var after []time.Time
-			for _, r := range queued[burst(600):] {
+			late := queued[burst(600):]
+			after := make([]time.Time, 0, len(late))
+			for _, r := range late {
 				at, ok := b.Take(org, r.key, Early)
 				g.Expect(ok).To(BeFalse())
 				g.Expect(at).To(BeTemporally(">=", resume), "every reservation moves after the reset")

@@ -113,7 +113,7 @@ func TestObserverKeepsTheDevServerUnderItsLimit(t *testing.T) {
 			dev := startDevOrg(t, serverLimit)
 			rec := newTestRecorder()
 			b := New(Config{PerMinute: tc.perMinute, Clock: dev.clock, Recorder: rec})
-			var transport http.RoundTripper = http.DefaultTransport
+			transport := http.DefaultTransport
 			if tc.observed {
 				transport = &Observer{Budget: b}
 			}

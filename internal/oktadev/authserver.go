@@ -165,7 +165,8 @@ func (s *Server) customAuthServer(id string) (*authServer, bool) {
 func (s *Server) allAuthServers() []*authServer {
 	s.authServersMu.RLock()
 	defer s.authServersMu.RUnlock()
-	all := []*authServer{s.org}
+	all := make([]*authServer, 0, 1+len(s.authServers))
+	all = append(all, s.org)
 	for _, as := range s.authServers {
 		all = append(all, as)
 	}

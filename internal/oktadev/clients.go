@@ -327,7 +327,7 @@ type saltedSHA256 struct{}
 const secretSaltLen = 16
 
 func (saltedSHA256) Hash(_ context.Context, secret []byte) ([]byte, error) {
-	salt := make([]byte, secretSaltLen)
+	salt := make([]byte, secretSaltLen, secretSaltLen+sha256.Size)
 	if _, err := rand.Read(salt); err != nil {
 		return nil, fmt.Errorf("generating a salt: %w", err)
 	}

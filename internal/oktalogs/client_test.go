@@ -309,7 +309,7 @@ func TestSystemLogFollow(t *testing.T) {
 	cursor := rec.all()[requests-1].url
 
 	okta.clock.Step(interval)
-	requests = caughtUp()
+	caughtUp()
 	g.Expect(rec.all()).To(HaveLen(5), "one request per interval while there is nothing new")
 	g.Expect(rec.all()[4].url).To(Equal(cursor), "the poll asks the same next link again")
 

@@ -116,7 +116,7 @@ func BindFlags(fs *flag.FlagSet, f *Flags) {
 // splitList reads a comma-separated flag value, ignoring blanks.
 func splitList(v string) []string {
 	var out []string
-	for _, s := range strings.Split(v, ",") {
+	for s := range strings.SplitSeq(v, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}

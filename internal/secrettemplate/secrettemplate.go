@@ -32,6 +32,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/template"
 	"text/template/parse"
@@ -93,12 +94,7 @@ func checkAction(n *parse.ActionNode) error {
 }
 
 func isField(s string) bool {
-	for _, f := range Fields {
-		if f == s {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(Fields, s)
 }
 
 func fieldList() string {

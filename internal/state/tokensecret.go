@@ -19,6 +19,7 @@ package state
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,12 +58,7 @@ var tokenAnnotations = []string{
 // IsTokenAnnotation says whether the operator owns an annotation key of
 // token Secrets (spec.secretTemplate may not set it).
 func IsTokenAnnotation(key string) bool {
-	for _, k := range tokenAnnotations {
-		if k == key {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(tokenAnnotations, key)
 }
 
 // TokenSecretData is what pods read: the access token, its type, expiry

@@ -175,6 +175,16 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 		api:   &apiRecorder{},
 	}
 	cfg := o.dev
+	if cfg.RateLimitPerMinute == 0 && cfg.TokenRateLimitPerMinute == 0 {
+		// Okta's X-Rate-Limit-* headers slow the operator's budget down
+		// as a window fills (internal/budget), and a slowed budget grants
+		// one request at a time: on a fake clock that stands still, a
+		// second request in the same instant would wait for ever. The dev
+		// server's windows follow the wall clock, so how full one is
+		// depends on the tests before. Only the rate-limit tests
+		// (rateLimitFixture) give the dev server a limit that matters.
+		cfg.RateLimitPerMinute = unlimitedPerMinute
+	}
 	switch {
 	case o.sharedDevClock:
 		cfg.Clock = f.clock
@@ -205,6 +215,9 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 	}
 	return f
 }
+
+// unlimitedPerMinute is a dev server limit no test reaches.
+const unlimitedPerMinute = 1 << 30
 
 // startDevServer serves an in-process dev server, with no apps yet, behind
 // a token-request recorder.

@@ -84,14 +84,14 @@ func readyCondition(obj *v1.OktaScopedToken) metav1.Condition {
 // waitForAuthorizationURL waits for the sign-in URL to be published.
 func waitForAuthorizationURL(t *testing.T, obj *v1.OktaScopedToken) string {
 	t.Helper()
-	var url string
+	var authURL string
 	NewWithT(t).Eventually(func(g Gomega) {
 		cur := get(g, obj)
 		g.Expect(readyCondition(cur).Reason).To(BeElementOf(v1.ReasonAuthorizationRequired, v1.ReasonReauthorizationRequired))
 		g.Expect(cur.Status.AuthorizationURL).NotTo(BeEmpty())
-		url = cur.Status.AuthorizationURL
+		authURL = cur.Status.AuthorizationURL
 	}).WithTimeout(10 * time.Second).Should(Succeed())
-	return url
+	return authURL
 }
 
 // waitForReady waits for Ready=True and returns the resource.
@@ -156,8 +156,9 @@ func tokenEvents(g Gomega, obj *v1.OktaScopedToken) []eventsv1.Event {
 
 // eventReasons lists the reasons of the Events about obj.
 func eventReasons(g Gomega, obj *v1.OktaScopedToken) []string {
-	var out []string
-	for _, e := range tokenEvents(g, obj) {
+	events := tokenEvents(g, obj)
+	out := make([]string, 0, len(events))
+	for _, e := range events {
 		out = append(out, e.Reason)
 	}
 	return out

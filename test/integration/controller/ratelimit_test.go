@@ -43,6 +43,9 @@ import (
 // server judges client assertions by the wall clock (see behindWall).
 func rateLimitFixture(t *testing.T, perMinute int, dev oktadev.Config) *fixture {
 	t.Helper()
+	if dev.RateLimitPerMinute == 0 {
+		dev.RateLimitPerMinute = 600 // the dev server's default
+	}
 	return newFixture(t, fixtureOptions{behindWall: 4 * time.Minute, sharedDevClock: true, dev: dev,
 		operator: func(o *operator.Options) { o.OktaRateLimit = perMinute }})
 }
@@ -50,7 +53,7 @@ func rateLimitFixture(t *testing.T, perMinute int, dev oktadev.Config) *fixture 
 // newServiceTokens makes n ClientCredentials resources, each its own app.
 func (f *fixture) newServiceTokens(prefix string, n int) []*v1.OktaScopedToken {
 	f.t.Helper()
-	var out []*v1.OktaScopedToken
+	out := make([]*v1.OktaScopedToken, 0, n)
 	for i := range n {
 		name := fmt.Sprintf("%s-%d", prefix, i)
 		f.addServiceApp("0oa"+name, []string{"okta.logs.read"}, serviceAppJWK(serviceRSAKey(), "rsa-1"))
@@ -184,8 +187,8 @@ func TestUrgentRequestsGoFirst(t *testing.T) {
 			g.Expect(get(g, obj).Status.Rotations).To(BeEquivalentTo(1))
 		}
 	})
-	var order []string
 	f.requests.mu.Lock()
+	order := make([]string, 0, len(f.requests.forms))
 	for _, form := range f.requests.forms {
 		order = append(order, form.Get("client_id"))
 	}
