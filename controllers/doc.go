@@ -17,15 +17,21 @@ limitations under the License.
 // Package controllers holds the OktaScopedToken reconciler: one reconciler,
 // split by concern.
 //
-//   - reconciler.go: the reconciler, its RBAC, and one pass as a list of
-//     steps for each grant type.
+//   - reconciler.go: the reconciler, its RBAC, one pass as a list of steps
+//     for each grant type, and how a pass reads and writes its Secrets.
 //   - outcome.go, status.go: what a step can end in, and the one function
 //     that turns it into Ready, Reconciling and Stalled and the requeue.
+//   - credentials.go: the app's credentials and the authorization server's
+//     endpoints, read at most once per pass.
 //   - token.go: when a token is due, and asking Okta for it.
 //   - signin.go: the sign-in link a person opens (AuthorizationCode).
+//   - statesecret.go: the state Secret, where an AuthorizationCode
+//     resource's grant is kept.
 //   - tokensecret.go: the Secret pods mount.
-//   - finalize.go: revocation on delete, and retiring the state Secret of a
-//     ClientCredentials resource made by an earlier version.
+//   - finalize.go: the finalizer, revocation on delete, and retiring the
+//     state Secret of a ClientCredentials resource made by an earlier
+//     version.
+//   - events.go: Events, each also logged.
 //   - setup.go: what is watched, and which events are worth a pass.
 //   - memory.go: what the reconciler keeps in memory — caches that may be
 //     lost at any time without harm.

@@ -49,6 +49,27 @@ import (
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
+// Revocation on delete is tried this many times before the resource is let
+// go with a Warning event, so deletion never hangs on an unreachable Okta.
+const maxRevokeAttempts = 3
+
+// ensureFinalizer keeps the resource until its grant is revoked and its state
+// Secret deleted (AuthorizationCode only: a client-credentials token has
+// neither).
+func (run *reconcileRun) ensureFinalizer(ctx context.Context) (outcome, error) {
+	if !controllerutil.AddFinalizer(run.obj, v1.Finalizer) {
+		return outcome{}, nil
+	}
+	status := run.obj.Status.DeepCopy()
+	if err := run.write(kindToken, run.obj, func() error { return run.r.Update(ctx, run.obj) }); err != nil {
+		return outcome{}, fmt.Errorf("adding the finalizer: %w", err)
+	}
+	// The update's answer carries the stored status; this pass keeps
+	// working on (and patches) the status it read.
+	run.obj.Status = *status
+	return outcome{}, nil
+}
+
 // finalize revokes the grant when asked, deletes the state Secret and lets
 // the resource go. Revocation is tried a bounded number of times.
 func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaScopedToken) (ctrl.Result, error) {

@@ -35,7 +35,6 @@ package controllers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -47,7 +46,6 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -99,10 +97,6 @@ type OktaScopedTokenReconciler struct {
 	// retrigger queues a resource again (see requeueNow).
 	retrigger chan event.GenericEvent
 }
-
-// Revocation on delete is tried this many times before the resource is let
-// go with a Warning event, so deletion never hangs on an unreachable Okta.
-const maxRevokeAttempts = 3
 
 // The operator's rights, and no more: it updates a resource only to add or
 // remove its finalizer, patches status, and writes only the Secrets it owns
@@ -212,165 +206,6 @@ func (run *reconcileRun) run(ctx context.Context, steps []step) (result ctrl.Res
 	return result, err
 }
 
-// ensureFinalizer keeps the resource until its grant is revoked and its state
-// Secret deleted (AuthorizationCode only: a client-credentials token has
-// neither).
-func (run *reconcileRun) ensureFinalizer(ctx context.Context) (outcome, error) {
-	if !controllerutil.AddFinalizer(run.obj, v1.Finalizer) {
-		return outcome{}, nil
-	}
-	status := run.obj.Status.DeepCopy()
-	if err := run.write(kindToken, run.obj, func() error { return run.r.Update(ctx, run.obj) }); err != nil {
-		return outcome{}, fmt.Errorf("adding the finalizer: %w", err)
-	}
-	// The update's answer carries the stored status; this pass keeps
-	// working on (and patches) the status it read.
-	run.obj.Status = *status
-	return outcome{}, nil
-}
-
-// credentials reads the client secret or private key, once per pass. It is
-// a live read: the cache does not hold the user's Secrets' data.
-func (run *reconcileRun) credentials(ctx context.Context) (*creds.Credentials, *outcome, error) {
-	if run.creds != nil {
-		return run.creds, nil, nil
-	}
-	c, err := creds.Load(ctx, run.r.APIReader, run.obj, run.r.SecretPolicy)
-	if ce, ok := errors.AsType[*creds.Error](err); ok {
-		o := stallOutcome(ce.Reason, ce.Message)
-		return nil, &o, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	run.creds = &c
-	return run.creds, nil, nil
-}
-
-// credentialsVersion is the resourceVersion of the referenced credentials
-// Secret, from the metadata cache: "" when it is missing there.
-func (run *reconcileRun) credentialsVersion(ctx context.Context) string {
-	ref := credentialsRef(run.obj)
-	if ref == "" || run.r.ReferencedSecrets == nil {
-		return ""
-	}
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	key := types.NamespacedName{Namespace: run.obj.Namespace, Name: ref}
-	if err := run.r.ReferencedSecrets.Get(ctx, key, m); err != nil {
-		return ""
-	}
-	return m.ResourceVersion
-}
-
-// credentialsRef is the name of the Secret the grant type's credentials
-// come from.
-func credentialsRef(obj *v1.OktaScopedToken) string {
-	if r := obj.Spec.ClientSecretRef; r != nil {
-		return r.Name
-	}
-	if r := obj.Spec.PrivateKeyRef; r != nil && obj.Spec.GrantType == v1.GrantClientCredentials {
-		return r.Name
-	}
-	return ""
-}
-
-// discover finds the authorization server's endpoints, once per pass.
-func (run *reconcileRun) discover(ctx context.Context) (*okta.Endpoints, *outcome) {
-	if run.endpoints != nil {
-		return run.endpoints, nil
-	}
-	ep, err := run.r.Discovery.Discover(ctx, run.obj.Spec.OktaDomain, run.obj.Spec.AuthorizationServerID)
-	if insecure, ok := errors.AsType[*okta.InsecureIssuerError](err); ok {
-		o := stallOutcome(v1.ReasonInsecureIssuer, insecure.Error())
-		return nil, &o
-	}
-	if notAllowed, ok := errors.AsType[*okta.DomainNotAllowedError](err); ok {
-		o := stallOutcome(v1.ReasonDomainNotAllowed, "spec.oktaDomain: "+notAllowed.Error())
-		return nil, &o
-	}
-	if okta.ClassOf(err) == okta.Busy {
-		o := busyOutcome(run.now)
-		return nil, &o
-	}
-	if err != nil {
-		// A discovery failure is a failed attempt like any other: it
-		// counts in the backoff, so a broken domain is not asked again on
-		// every pass.
-		o := run.failed(ctx, failure{reason: v1.ReasonDiscoveryFailed, message: fmt.Sprintf(
-			"cannot read the authorization server's metadata "+
-				"(check spec.oktaDomain and authorizationServerID): %v", err)})
-		return nil, &o
-	}
-	run.endpoints = &ep
-	return run.endpoints, nil
-}
-
-// loadState reads the state Secret from the cache; a missing one is an
-// empty state.
-func (run *reconcileRun) loadState(ctx context.Context) (outcome, error) {
-	s, err := run.r.cachedSecret(ctx, run.r.StateNamespace, state.SecretName(run.key))
-	if err != nil {
-		return outcome{}, fmt.Errorf("reading the state Secret: %w", err)
-	}
-	if s != nil {
-		if uid := state.OwnerUID(s); uid != "" && uid != run.obj.UID {
-			return run.foreignState(ctx, s)
-		}
-	}
-	run.useState(s)
-	return outcome{}, nil
-}
-
-// useState makes s (nil when missing) this pass's state Secret.
-func (run *reconcileRun) useState(s *corev1.Secret) {
-	run.stateSecret = s
-	run.state = state.Decode(s)
-	if g := run.state.Grant; s != nil && run.state.Format == "" && g != nil && g.Rotations == 0 {
-		// Format 1 kept the count in status only.
-		g.Rotations = run.obj.Status.Rotations
-	}
-}
-
-// foreignState handles a state Secret of this resource's name that another
-// resource wrote. Left behind by an earlier resource of the same name (its
-// finalizer was removed by hand), it is revoked where it was made and
-// deleted; the new resource starts without a grant. Written for another
-// resource whose name shortened to the same Secret name, it is left alone
-// and the resource stalls.
-func (run *reconcileRun) foreignState(ctx context.Context, s *corev1.Secret) (outcome, error) {
-	if owner, _ := state.Owner(s); owner != run.key {
-		o := stallOutcome(v1.ReasonStateConflict, fmt.Sprintf("the state Secret %s/%s belongs to the OktaScopedToken %s; "+
-			"this resource cannot keep its grant there: give it a shorter name", s.Namespace, s.Name, owner))
-		// Nothing of this pass may touch that Secret.
-		o.halt = true
-		return o, nil
-	}
-	revoked := ""
-	if g := state.Decode(s).Grant; g != nil && g.RefreshToken != "" {
-		revoked = "; its grant was revoked at " + g.Issuer
-		if err := run.r.revokeGrant(ctx, run.obj, g); err != nil {
-			if wait, ok := errors.AsType[*waitForBudget](err); ok {
-				o := waitOutcome(v1.ReasonWaitingForRateLimit, "a state Secret left by an earlier resource of this name is "+
-					"revoked first, "+wait.Error(), wait.at)
-				o.halt = true
-				return o, nil
-			}
-			revoked = fmt.Sprintf("; revoking its grant failed (%v)", err)
-		}
-	}
-	preconditions := client.Preconditions{UID: &s.UID, ResourceVersion: &s.ResourceVersion}
-	if err := run.r.Delete(ctx, s, preconditions); client.IgnoreNotFound(err) != nil {
-		return outcome{}, fmt.Errorf("deleting the state Secret an earlier resource of this name left: %w", err)
-	}
-	run.event(corev1.EventTypeWarning, v1.ReasonStateConflict,
-		"the state Secret left by an earlier OktaScopedToken of this name (UID %s) was discarded%s; a new sign-in is needed",
-		state.OwnerUID(s), revoked)
-	run.stateSecret = nil
-	run.state = state.State{}
-	return outcome{}, nil
-}
-
 // cachedSecret reads a managed Secret from the cache, nil when missing.
 func (r *OktaScopedTokenReconciler) cachedSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
 	s := &corev1.Secret{}
@@ -382,46 +217,6 @@ func (r *OktaScopedTokenReconciler) cachedSecret(ctx context.Context, namespace,
 		return nil, err
 	}
 	return s, nil
-}
-
-// saveState writes the state Secret, creating it when missing, and makes
-// the new state this pass's view. The update is guarded by the
-// resourceVersion this pass read: a pass racing another writer (the
-// callback) fails with a conflict instead of undoing its work.
-func (run *reconcileRun) saveState(ctx context.Context, next state.State) error {
-	s := run.stateSecret
-	if s == nil {
-		s = state.NewSecret(run.r.StateNamespace, run.key, run.obj.UID)
-		state.Encode(next, s)
-		err := run.write(kindSecret, s, func() error { return run.r.Create(ctx, s) })
-		if apierrors.IsAlreadyExists(err) {
-			// The cache had not seen it yet: read it live and write over
-			// it, if it is this resource's.
-			live := &corev1.Secret{}
-			if err := run.r.APIReader.Get(ctx, client.ObjectKeyFromObject(s), live); err != nil {
-				return fmt.Errorf("reading the state Secret: %w", err)
-			}
-			if uid := state.OwnerUID(live); uid != "" && uid != run.obj.UID {
-				return fmt.Errorf("the state Secret %s/%s belongs to another resource (UID %s)", live.Namespace, live.Name, uid)
-			}
-			run.stateSecret = live
-			return run.saveState(ctx, next)
-		}
-		if err != nil {
-			return fmt.Errorf("creating the state Secret: %w", err)
-		}
-	} else {
-		s = s.DeepCopy()
-		state.Encode(next, s)
-		// A Secret written before owner UIDs were recorded is adopted.
-		state.SetOwnerUID(s, run.obj.UID)
-		if err := run.write(kindSecret, s, func() error { return run.r.Update(ctx, s) }); err != nil {
-			return fmt.Errorf("updating the state Secret: %w", err)
-		}
-	}
-	run.stateSecret = s
-	run.state = next
-	return nil
 }
 
 // write sends one write of o, tracked in the write ledger so the event it
@@ -444,19 +239,5 @@ func (r *OktaScopedTokenReconciler) requeueNow(obj *v1.OktaScopedToken) {
 	default:
 		// Full: a burst of missed events, each of which the queue folds
 		// into one pass per resource anyway; the next timer catches up.
-	}
-}
-
-func (run *reconcileRun) event(eventType, reason, format string, args ...any) {
-	run.r.eventf(run.obj, eventType, reason, format, args...)
-}
-
-// eventf records an Event and logs the same line.
-func (r *OktaScopedTokenReconciler) eventf(obj *v1.OktaScopedToken, eventType, reason, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	r.EventLog.Info(msg, "reason", reason, "type", eventType,
-		"oktascopedtoken", client.ObjectKeyFromObject(obj).String())
-	if r.Recorder != nil {
-		r.Recorder.Eventf(obj, nil, eventType, reason, reason, "%s", msg)
 	}
 }

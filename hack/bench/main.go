@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	"k8s.io/utils/clock"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -77,11 +78,12 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	clk := clock.RealClock{}
 	cfg := bench.Config{
 		N: *n, Unrelated: *unrelated, RotationTokens: *rotating, SignInTokens: *signedIn,
 		ManagerBinary: *binary, WorkDir: *workDir, Progress: os.Stderr,
 		RateLimitPerMinute: *rateLimit, RateLimitOtherApps: *otherApps, RateLimitWindowLeft: *windowLeft,
-		CPUProfileDir: *cpuProfile,
+		CPUProfileDir: *cpuProfile, Clock: clk,
 	}
 	if *args != "" {
 		cfg.ManagerArgs = strings.Fields(*args)
@@ -91,13 +93,13 @@ func main() {
 			cfg.Scenarios = append(cfg.Scenarios, bench.Scenario(strings.TrimSpace(s)))
 		}
 	}
-	started := time.Now()
+	started := clk.Now()
 	res, err := bench.Run(ctx, cfg)
 	if res != nil {
 		fmt.Printf("### okta-token-operator benchmark: %s, %s, %s\n\n",
-			describe(cfg, res), time.Now().UTC().Format("2006-01-02"), tree())
+			describe(cfg, res), clk.Now().UTC().Format("2006-01-02"), tree())
 		fmt.Print(bench.Table(res))
-		fmt.Printf("\nWall time %s.\n", time.Since(started).Round(time.Second))
+		fmt.Printf("\nWall time %s.\n", clk.Since(started).Round(time.Second))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

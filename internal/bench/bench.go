@@ -24,6 +24,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"k8s.io/utils/clock"
 )
 
 // stateNamespace is the operator's own namespace in every scenario.
@@ -98,6 +100,10 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// Progress receives a line per step; default nowhere.
 	Progress io.Writer
+	// Clock is what the benchmark times its runs with; default
+	// clock.RealClock{}, since the manager it times is a real process of
+	// its own. Tests may pass a fake one.
+	Clock clock.Clock
 }
 
 func (c *Config) defaults() error {
@@ -140,6 +146,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
+	}
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
 	}
 	return nil
 }
@@ -234,7 +243,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if cfg.runs(ScenarioRotation) {
 		cfg.progress("rotation: %d ClientCredentials and %d AuthorizationCode tokens per org, in-process",
 			cfg.RotationTokens, cfg.SignInTokens)
-		if res.Rotation, err = runRotation(ctx, cfg.RotationTokens, cfg.SignInTokens, cfg.WorkDir, cfg.progress); err != nil {
+		if res.Rotation, err = runRotation(ctx, cfg.Clock, cfg.RotationTokens, cfg.SignInTokens, cfg.WorkDir, cfg.progress); err != nil {
 			return res, fmt.Errorf("rotation scenario: %w", err)
 		}
 	}

@@ -34,6 +34,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -132,9 +133,9 @@ func serviceTokens(namespaces []fleetNamespace) []*v1.OktaScopedToken {
 	return out
 }
 
-// createAll creates objs with a few requests in flight and returns when
-// the first create was sent.
-func createAll[T client.Object](ctx context.Context, c client.Client, objs []T) (time.Time, error) {
+// createAll creates objs with a few requests in flight and returns when,
+// by clk, the first create was sent.
+func createAll[T client.Object](ctx context.Context, clk clock.PassiveClock, c client.Client, objs []T) (time.Time, error) {
 	var (
 		first   time.Time
 		once    sync.Once
@@ -146,7 +147,7 @@ func createAll[T client.Object](ctx context.Context, c client.Client, objs []T) 
 	for range creators {
 		workers.Go(func() {
 			for obj := range work {
-				once.Do(func() { first = time.Now() })
+				once.Do(func() { first = clk.Now() })
 				if err := c.Create(ctx, obj); err != nil {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("creating %s/%s: %w", obj.GetNamespace(), obj.GetName(), err))
@@ -175,6 +176,7 @@ feed:
 // when the last of them became Ready=True, in all and per org.
 type readyWatch struct {
 	want   int
+	clock  clock.Clock // times the tokens' Ready and the wait for them
 	cancel context.CancelFunc
 	done   chan struct{}
 	// orgOf maps a namespace to its org; orgWant counts each org's tokens.
@@ -196,8 +198,9 @@ type readyWatch struct {
 }
 
 // watchReady starts an informer on OktaScopedTokens with cfg (whose
-// requests the caller counts) and returns once it has synced.
-func watchReady(ctx context.Context, cfg *rest.Config, namespaces []fleetNamespace) (*readyWatch, error) {
+// requests the caller counts) and returns once it has synced. clk times
+// the tokens' Ready.
+func watchReady(ctx context.Context, clk clock.Clock, cfg *rest.Config, namespaces []fleetNamespace) (*readyWatch, error) {
 	c, err := cache.New(cfg, cache.Options{Scheme: scheme.Scheme,
 		DefaultTransform: cache.TransformStripManagedFields()})
 	if err != nil {
@@ -208,7 +211,7 @@ func watchReady(ctx context.Context, cfg *rest.Config, namespaces []fleetNamespa
 		return nil, fmt.Errorf("watching OktaScopedTokens: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	w := &readyWatch{cancel: cancel, done: make(chan struct{}),
+	w := &readyWatch{clock: clk, cancel: cancel, done: make(chan struct{}),
 		orgOf: map[string]string{}, orgWant: map[string]int{}, orgReady: map[string]int{}, orgAt: map[string]time.Time{},
 		ready: map[string]bool{}, allReady: make(chan struct{}), reasons: map[string]string{}, stalled: map[string]string{}}
 	for _, ns := range namespaces {
@@ -295,7 +298,7 @@ func (w *readyWatch) set(namespace, name string, ready bool, reason string) {
 	if !ready && reason != "" {
 		w.reasons[key] = reason
 	}
-	now := time.Now()
+	now := w.clock.Now()
 	if _, seen := w.orgAt[org]; !seen && w.orgReady[org] >= w.orgWant[org] {
 		w.orgAt[org] = now
 	}
@@ -314,19 +317,21 @@ func (w *readyWatch) orgTimes() map[string]time.Time {
 
 // wait returns when all are ready, or an error that says how far they got.
 func (w *readyWatch) wait(ctx context.Context, timeout time.Duration, failed func() error) (time.Time, error) {
-	timer := time.NewTimer(timeout)
+	timer := w.clock.NewTimer(timeout)
 	defer timer.Stop()
-	tick := time.NewTicker(time.Second)
+	// A timer reset on every tick: clock.Clock has no tickers.
+	tick := w.clock.NewTimer(time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case <-w.allReady:
 			return w.at, nil
-		case <-timer.C:
+		case <-timer.C():
 			return time.Time{}, fmt.Errorf("after %s: %s", timeout, w.progress())
 		case <-ctx.Done():
 			return time.Time{}, ctx.Err()
-		case <-tick.C:
+		case <-tick.C():
+			tick.Reset(time.Second)
 			if err := failed(); err != nil {
 				return time.Time{}, fmt.Errorf("%w (%s)", err, w.progress())
 			}

@@ -36,6 +36,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
@@ -69,6 +71,7 @@ func BuildManager(ctx context.Context, dir string) (string, error) {
 // managerProcess is a running manager binary.
 type managerProcess struct {
 	cmd        *exec.Cmd
+	clock      clock.Clock // times the process: its start and the waits for it
 	started    time.Time
 	metricsURL string
 	logPath    string
@@ -91,6 +94,8 @@ type managerOptions struct {
 	stateNamespace string
 	// extraArgs come after the benchmark's own flags.
 	extraArgs []string
+	// clock is the run's Config.Clock, which times the process.
+	clock clock.Clock
 }
 
 // managerArgs are the flags for a manager talking to an http:// dev server
@@ -160,9 +165,9 @@ func startManager(ctx context.Context, o managerOptions) (*managerProcess, error
 	cmd.Stdout = logFile
 	m := &managerProcess{
 		cmd: cmd, metricsURL: "http://" + metricsAddr + "/metrics", logPath: o.logPath, logFile: logFile,
-		workersStarted: make(chan struct{}), done: make(chan struct{}),
+		workersStarted: make(chan struct{}), done: make(chan struct{}), clock: o.clock,
 	}
-	m.started = time.Now()
+	m.started = m.clock.Now()
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
 		return nil, fmt.Errorf("starting the manager: %w", err)
@@ -210,14 +215,14 @@ func (m *managerProcess) failure() error {
 
 // waitForWorkers waits until the controller's caches have synced.
 func (m *managerProcess) waitForWorkers(ctx context.Context, timeout time.Duration) error {
-	timer := time.NewTimer(timeout)
+	timer := m.clock.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case <-m.workersStarted:
 		return nil
 	case <-m.done:
 		return m.failure()
-	case <-timer.C:
+	case <-timer.C():
 		return fmt.Errorf("the manager did not start its workers within %s; its log: %s", timeout, m.logPath)
 	case <-ctx.Done():
 		return ctx.Err()
@@ -232,7 +237,7 @@ func (m *managerProcess) stop() {
 		_ = m.cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-m.done:
-		case <-time.After(10 * time.Second):
+		case <-m.clock.After(10 * time.Second):
 			_ = m.cmd.Process.Kill()
 			<-m.done
 		}
@@ -277,25 +282,25 @@ func (m *managerProcess) scrape(ctx context.Context) (managerMetrics, error) {
 // that never settles is reported, not fatal: its counts are still worth
 // seeing).
 func (m *managerProcess) settle(ctx context.Context, quiet, timeout time.Duration) (managerMetrics, bool, error) {
-	deadline := time.Now().Add(timeout)
+	deadline := m.clock.Now().Add(timeout)
 	var last managerMetrics
-	lastChange := time.Now()
+	lastChange := m.clock.Now()
 	for first := true; ; first = false {
 		cur, err := m.scrape(ctx)
 		if err != nil {
 			return last, false, err
 		}
 		if first || cur.reconciles != last.reconciles || cur.activeWorkers != 0 || cur.queueDepth != 0 {
-			lastChange = time.Now()
+			lastChange = m.clock.Now()
 		}
 		last = cur
-		if time.Since(lastChange) >= quiet {
+		if m.clock.Since(lastChange) >= quiet {
 			return last, true, nil
 		}
-		if time.Now().After(deadline) {
+		if m.clock.Now().After(deadline) {
 			return last, false, nil
 		}
-		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+		if err := sleepCtx(ctx, m.clock, 200*time.Millisecond); err != nil {
 			return last, false, err
 		}
 	}
@@ -341,17 +346,18 @@ func processMemory(pid int) (memory, error) {
 
 // settledMemory waits until the process's RSS has moved by less than 1 MiB
 // for three seconds (the Go runtime keeps returning memory for a while
-// after the work stops), or for at most timeout, and returns it then.
-func settledMemory(ctx context.Context, pid int, timeout time.Duration) (memory, error) {
+// after the work stops), or for at most timeout, and returns it then. clk
+// times the wait.
+func settledMemory(ctx context.Context, clk clock.Clock, pid int, timeout time.Duration) (memory, error) {
 	const band = 1 << 20
-	deadline := time.Now().Add(timeout)
+	deadline := clk.Now().Add(timeout)
 	ref, err := processMemory(pid)
 	if err != nil {
 		return memory{}, err
 	}
-	since := time.Now()
+	since := clk.Now()
 	for {
-		if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
+		if err := sleepCtx(ctx, clk, 500*time.Millisecond); err != nil {
 			return ref, err
 		}
 		cur, err := processMemory(pid)
@@ -359,10 +365,10 @@ func settledMemory(ctx context.Context, pid int, timeout time.Duration) (memory,
 			return ref, err
 		}
 		if diff := int64(cur.rss) - int64(ref.rss); diff > band || diff < -band {
-			ref, since = cur, time.Now()
+			ref, since = cur, clk.Now()
 			continue
 		}
-		if time.Since(since) >= 3*time.Second || time.Now().After(deadline) {
+		if clk.Since(since) >= 3*time.Second || clk.Now().After(deadline) {
 			return cur, nil
 		}
 	}
@@ -389,11 +395,12 @@ func freePorts(n int) ([]string, error) {
 	return out, nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
+// sleepCtx waits d by clk, or until ctx is done.
+func sleepCtx(ctx context.Context, clk clock.Clock, d time.Duration) error {
+	t := clk.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-t.C():
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

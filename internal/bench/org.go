@@ -58,8 +58,8 @@ type OrgConfig struct {
 	// AccessTokenTTL is the lifetime of the tokens it issues; default 1h.
 	AccessTokenTTL time.Duration
 
-	// clock is the org's own clock, default the wall clock's: Okta's clock
-	// is not the operator's, and the rate-limit scenario sets this one
+	// clock is the org's own clock, default the run's Config.Clock: Okta's
+	// clock is not the operator's, and the rate-limit scenario sets this one
 	// ahead to place the org's rate-limit window.
 	clock *orgClock
 }
@@ -91,7 +91,8 @@ type org struct {
 
 // startOrg serves a dev server on a loopback port. callbackURL, when not
 // empty, registers a web app that redirects there, and a user to sign in.
-func startOrg(c OrgConfig, callbackURL string) (*org, error) {
+// base is the run's clock, which the org's follows unless c sets one.
+func startOrg(base clock.Clock, c OrgConfig, callbackURL string) (*org, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -102,7 +103,7 @@ func startOrg(c OrgConfig, callbackURL string) (*org, error) {
 	}
 	clk := c.clock
 	if clk == nil {
-		clk = &orgClock{}
+		clk = &orgClock{Clock: base}
 	}
 	srv, err := oktadev.New(oktadev.Config{
 		Issuer:                  "http://" + l.Addr().String(),
@@ -232,16 +233,17 @@ func serviceKeyPEM() ([]byte, *rsa.PrivateKey, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), key, nil
 }
 
-// orgClock is an org's clock: the wall clock, set ahead by a skew that only
-// grows (fosite, under the dev server, stamps expiry times from the wall
-// clock, so the org's clock must never fall behind it).
+// orgClock is an org's clock: its base Clock (the run's Config.Clock, the
+// wall clock by default), set ahead by a skew that only grows (fosite, under
+// the dev server, stamps expiry times from the wall clock, so the org's clock
+// must never fall behind it). Its timers are the base's.
 type orgClock struct {
-	clock.RealClock
+	clock.Clock
 	skew atomic.Int64
 }
 
 // Now is the org's time.
-func (c *orgClock) Now() time.Time { return time.Now().Add(time.Duration(c.skew.Load())) }
+func (c *orgClock) Now() time.Time { return c.Clock.Now().Add(time.Duration(c.skew.Load())) }
 
 // Since is the org's time since t.
 func (c *orgClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }

@@ -31,6 +31,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"k8s.io/utils/clock"
 )
 
 // PprofFlag is the manager's flag that serves /debug/pprof.
@@ -45,6 +47,8 @@ type cpuProfiler struct {
 	prefix string // path prefix of the pieces
 	stop   chan struct{}
 	done   chan struct{}
+	// clock times the wait for the manager to start listening.
+	clock  clock.Clock
 	mu     sync.Mutex
 	pieces int // saved so far
 	err    error
@@ -59,9 +63,9 @@ func (p *cpuProfiler) piecesSaved() int {
 
 // startCPUProfile saves the profile of the manager serving pprof at addr as
 // prefix-000.pprof, prefix-001.pprof, … until stopped. The manager may
-// still be starting: connection errors are retried for a while.
-func startCPUProfile(ctx context.Context, addr, prefix string) *cpuProfiler {
-	p := &cpuProfiler{addr: addr, prefix: prefix, stop: make(chan struct{}), done: make(chan struct{})}
+// still be starting: connection errors are retried for a while, by clk.
+func startCPUProfile(ctx context.Context, clk clock.Clock, addr, prefix string) *cpuProfiler {
+	p := &cpuProfiler{clock: clk, addr: addr, prefix: prefix, stop: make(chan struct{}), done: make(chan struct{})}
 	go p.run(ctx)
 	return p
 }
@@ -69,7 +73,7 @@ func startCPUProfile(ctx context.Context, addr, prefix string) *cpuProfiler {
 func (p *cpuProfiler) run(ctx context.Context) {
 	defer close(p.done)
 	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.addr, int(profilePiece/time.Second))
-	startBy := time.Now().Add(time.Minute)
+	startBy := p.clock.Now().Add(time.Minute)
 	for {
 		select {
 		case <-p.stop:
@@ -79,10 +83,10 @@ func (p *cpuProfiler) run(ctx context.Context) {
 		default:
 		}
 		err := p.piece(ctx, url)
-		if err != nil && p.piecesSaved() == 0 && time.Now().Before(startBy) {
+		if err != nil && p.piecesSaved() == 0 && p.clock.Now().Before(startBy) {
 			// Not listening yet.
 			select {
-			case <-time.After(50 * time.Millisecond):
+			case <-p.clock.After(50 * time.Millisecond):
 			case <-p.stop:
 				return
 			}

@@ -29,6 +29,7 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	"k8s.io/utils/clock"
 )
 
 // TestCPUProfileInPieces takes this process's own CPU profile from a real
@@ -39,7 +40,7 @@ func TestCPUProfileInPieces(t *testing.T) {
 	ports, err := freePorts(1)
 	g.Expect(err).NotTo(HaveOccurred())
 	prefix := filepath.Join(t.TempDir(), "issuing-cpu")
-	p := startCPUProfile(context.Background(), ports[0], prefix)
+	p := startCPUProfile(context.Background(), clock.RealClock{}, ports[0], prefix)
 
 	// The manager starts listening a moment later.
 	mux := http.NewServeMux()
@@ -72,7 +73,7 @@ func TestCPUProfileWithoutAServer(t *testing.T) {
 	g := NewWithT(t)
 	ports, err := freePorts(1)
 	g.Expect(err).NotTo(HaveOccurred())
-	p := startCPUProfile(context.Background(), ports[0], filepath.Join(t.TempDir(), "none"))
+	p := startCPUProfile(context.Background(), clock.RealClock{}, ports[0], filepath.Join(t.TempDir(), "none"))
 	_, err = p.finish()
 	g.Expect(err).To(MatchError(ContainSubstring(ports[0])))
 }

@@ -51,6 +51,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
@@ -174,14 +175,14 @@ func runRateLimit(ctx context.Context, cfg *Config, binary string) (*RateLimitRe
 	}
 	defer stop()
 
-	limitedClock := &orgClock{}
-	limited, err := startOrg(OrgConfig{Name: limitedOrg, TokenRateLimitPerMinute: cfg.RateLimitPerMinute,
+	limitedClock := &orgClock{Clock: cfg.Clock}
+	limited, err := startOrg(cfg.Clock, OrgConfig{Name: limitedOrg, TokenRateLimitPerMinute: cfg.RateLimitPerMinute,
 		clock: limitedClock}, "")
 	if err != nil {
 		return nil, err
 	}
 	defer limited.close()
-	free, err := startOrg(OrgConfig{Name: unlimitedOrg}, "")
+	free, err := startOrg(cfg.Clock, OrgConfig{Name: unlimitedOrg}, "")
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +209,7 @@ func runRateLimit(ctx context.Context, cfg *Config, binary string) (*RateLimitRe
 		cfg.progress("%s: the manager has no --%s; measuring it unpaced", ScenarioRateLimit, RateLimitFlag)
 	}
 	m, err := startManager(ctx, managerOptions{binary: binary, kubeconfig: kubeconfig,
-		logPath: filepath.Join(dir, "manager.log"), stateNamespace: stateNamespace, extraArgs: args})
+		logPath: filepath.Join(dir, "manager.log"), stateNamespace: stateNamespace, extraArgs: args, clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +219,7 @@ func runRateLimit(ctx context.Context, cfg *Config, binary string) (*RateLimitRe
 	}
 
 	cfg.progress("%s: %d tokens at the unlimited org, alone", ScenarioRateLimit, res.UnlimitedTokens)
-	first, err := issue(ctx, c, env, m, alone, cfg.readyTimeout())
+	first, err := issue(ctx, cfg.Clock, c, env, m, alone, cfg.readyTimeout())
 	if err != nil {
 		return nil, fmt.Errorf("issuing alone: %w", err)
 	}
@@ -237,7 +238,7 @@ func runRateLimit(ctx context.Context, cfg *Config, binary string) (*RateLimitRe
 	cfg.progress("%s: %d tokens at the org limited to %d a minute, then %d at the unlimited org", ScenarioRateLimit,
 		res.LimitedTokens, cfg.RateLimitPerMinute, res.UnlimitedTokens)
 	timeout := cfg.readyTimeout() + 3*res.LimitBound() + cfg.RateLimitWindowLeft
-	second, err := issue(ctx, c, env, m, append(limitedNamespaces, beside...), timeout)
+	second, err := issue(ctx, cfg.Clock, c, env, m, append(limitedNamespaces, beside...), timeout)
 	res.LimitedRequests = limited.tokens.snapshot().Sub(requestsBefore)
 	res.RateLimited = limited.srv.RateLimitedResponses() - refusedBefore
 	if err != nil {
@@ -263,11 +264,11 @@ type applied struct {
 func (a applied) elapsed(org string) time.Duration { return a.ready[org].Sub(a.start[org]) }
 
 // issue applies the namespaces' tokens at once, org by org in the order
-// given, and waits until all are Ready.
-func issue(ctx context.Context, c client.Client, env *testenv.Env, m *managerProcess, namespaces []fleetNamespace,
+// given, and waits until all are Ready, timed by clk.
+func issue(ctx context.Context, clk clock.Clock, c client.Client, env *testenv.Env, m *managerProcess, namespaces []fleetNamespace,
 	timeout time.Duration) (applied, error) {
 	out := applied{start: map[string]time.Time{}}
-	watch, err := watchReady(ctx, env.Config, namespaces)
+	watch, err := watchReady(ctx, clk, env.Config, namespaces)
 	if err != nil {
 		return out, err
 	}
@@ -281,7 +282,7 @@ func issue(ctx context.Context, c client.Client, env *testenv.Env, m *managerPro
 		byOrg[ns.org.name] = append(byOrg[ns.org.name], ns)
 	}
 	for _, name := range orgs {
-		if out.start[name], err = createAll(ctx, c, serviceTokens(byOrg[name])); err != nil {
+		if out.start[name], err = createAll(ctx, clk, c, serviceTokens(byOrg[name])); err != nil {
 			return out, err
 		}
 	}

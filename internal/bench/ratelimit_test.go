@@ -25,6 +25,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"k8s.io/utils/clock"
 )
 
 // TestLimitedOrgWindow checks the scenario's set-up against a real dev
@@ -33,8 +34,8 @@ import (
 // and the other applications spend what they are asked to, no more.
 func TestLimitedOrgWindow(t *testing.T) {
 	g := NewWithT(t)
-	clk := &orgClock{}
-	o, err := startOrg(OrgConfig{Name: limitedOrg, TokenRateLimitPerMinute: 120, clock: clk}, "")
+	clk := &orgClock{Clock: clock.RealClock{}}
+	o, err := startOrg(clock.RealClock{}, OrgConfig{Name: limitedOrg, TokenRateLimitPerMinute: 120, clock: clk}, "")
 	g.Expect(err).NotTo(HaveOccurred())
 	defer o.close()
 
@@ -63,7 +64,7 @@ func TestOrgClockPlacesTheWindow(t *testing.T) {
 	for _, left := range []time.Duration{time.Second, 15 * time.Second, 45 * time.Second, time.Minute} {
 		t.Run(left.String(), func(t *testing.T) {
 			g := NewWithT(t)
-			clk := &orgClock{}
+			clk := &orgClock{Clock: clock.RealClock{}}
 			before := clk.Now()
 			clk.endWindowIn(left)
 			now := clk.Now()

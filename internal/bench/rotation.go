@@ -43,29 +43,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
-	"net/http"
-	"os"
 	"path/filepath"
-	"slices"
-	"strings"
-	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/operator"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
 const (
@@ -86,127 +74,10 @@ const (
 	idleStep = 5 * time.Minute
 )
 
-// WriteCounts are writes by what they changed, e.g. "PUT secrets (state)".
-type WriteCounts map[string]int
-
-// Total is the number of writes.
-func (w WriteCounts) Total() int {
-	n := 0
-	for _, v := range w {
-		n += v
-	}
-	return n
-}
-
-// String lists the writes, e.g. "PATCH oktascopedtokens/status 20, PUT secrets 20".
-func (w WriteCounts) String() string {
-	if len(w) == 0 {
-		return "none"
-	}
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(w)) {
-		parts = append(parts, fmt.Sprintf("%s %d", k, w[k]))
-	}
-	return strings.Join(parts, ", ")
-}
-
-// RotationFigures are one grant type's rotations.
-type RotationFigures struct {
-	// Tokens is how many resources rotated together; Rotations how many
-	// rotations their status counted in the window.
-	Tokens, Rotations int
-	// Writes are the operator's writes in the window, Events included.
-	Writes WriteCounts
-	// Gets are the operator's single-object reads sent to the API server.
-	Gets int
-	// TokenRequests are the token endpoint's answers in the window.
-	TokenRequests TokenRequests
-}
-
-// WritesPerRotation is the figure the issue sets a target on.
-func (f RotationFigures) WritesPerRotation() float64 {
-	if f.Rotations == 0 {
-		return 0
-	}
-	return float64(f.Writes.Total()) / float64(f.Rotations)
-}
-
-// IdleFigures are what the operator did while no rotation was due.
-type IdleFigures struct {
-	// Tokens that were idle (both grant types); Span the fake time crossed.
-	Tokens int
-	Span   time.Duration
-	Writes WriteCounts
-	// Reconciles counted in the span (a periodic requeue shows here).
-	Reconciles    float64
-	TokenRequests TokenRequests
-}
-
-// RotationResult is the in-process scenario.
-type RotationResult struct {
-	ClientCredentials, AuthorizationCode RotationFigures
-	Idle                                 IdleFigures
-}
-
-// operatorRequests records every request the in-process operator sends.
-type operatorRequests struct {
-	stateNamespace string
-	mu             sync.Mutex
-	log            []recordedRequest
-}
-
-type recordedRequest struct {
-	key RequestKey
-	// state is set for a request to the state namespace.
-	state bool
-}
-
-func (r *operatorRequests) wrap(next http.RoundTripper) http.RoundTripper {
-	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
-		resp, err := next.RoundTrip(req)
-		code := 0
-		if err == nil {
-			code = resp.StatusCode
-		}
-		if k, ok := classifyRequest(req.Method, req.URL, req.Header.Get("Content-Type"), code); ok && k.Verb != verbWatch {
-			r.mu.Lock()
-			r.log = append(r.log, recordedRequest{key: k,
-				state: strings.Contains(req.URL.Path, "/namespaces/"+r.stateNamespace+"/")})
-			r.mu.Unlock()
-		}
-		return resp, err
-	})
-}
-
-func (r *operatorRequests) mark() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.log)
-}
-
-// since returns the writes and single-object reads after mark.
-func (r *operatorRequests) since(mark int) (WriteCounts, int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	writes, gets := WriteCounts{}, 0
-	for _, q := range r.log[mark:] {
-		switch {
-		case q.key.Write():
-			label := q.key.Verb + " " + q.key.What()
-			if q.state {
-				label += " (state)"
-			}
-			writes[label]++
-		case q.key.Verb == verbGet:
-			gets++
-		}
-	}
-	return writes, gets
-}
-
 // rotationRun is the scenario's moving parts.
 type rotationRun struct {
 	c        client.Client
+	wall     clock.Clock // the run's Config.Clock: it times the waits, and clock starts from it
 	clock    *clocktesting.FakeClock
 	requests *operatorRequests
 	rotating *org
@@ -216,7 +87,7 @@ type rotationRun struct {
 
 // runRotation runs the in-process scenario with m ClientCredentials and k
 // AuthorizationCode tokens per org.
-func runRotation(ctx context.Context, m, k int, workDir string, progress func(string, ...any)) (*RotationResult, error) {
+func runRotation(ctx context.Context, clk clock.Clock, m, k int, workDir string, progress func(string, ...any)) (*RotationResult, error) {
 	env, c, stop, err := controlPlane(ctx)
 	if err != nil {
 		return nil, err
@@ -227,15 +98,15 @@ func runRotation(ctx context.Context, m, k int, workDir string, progress func(st
 		return nil, err
 	}
 	callbackURL := "http://" + l.Addr().String() + "/callback"
-	r := &rotationRun{c: c, progress: progress,
-		clock:    clocktesting.NewFakeClock(time.Now().Add(-rotationClockLead).Truncate(time.Second)),
+	r := &rotationRun{c: c, wall: clk, progress: progress,
+		clock:    clocktesting.NewFakeClock(clk.Now().Add(-rotationClockLead).Truncate(time.Second)),
 		requests: &operatorRequests{stateNamespace: stateNamespace}}
-	if r.rotating, err = startOrg(OrgConfig{Name: "rotating", AccessTokenTTL: rotatingTokenTTL}, callbackURL); err != nil {
+	if r.rotating, err = startOrg(clk, OrgConfig{Name: "rotating", AccessTokenTTL: rotatingTokenTTL}, callbackURL); err != nil {
 		_ = l.Close()
 		return nil, err
 	}
 	defer r.rotating.close()
-	if r.idle, err = startOrg(OrgConfig{Name: "idle", AccessTokenTTL: idleTokenTTL}, callbackURL); err != nil {
+	if r.idle, err = startOrg(clk, OrgConfig{Name: "idle", AccessTokenTTL: idleTokenTTL}, callbackURL); err != nil {
 		_ = l.Close()
 		return nil, err
 	}
@@ -283,148 +154,6 @@ func runRotation(ctx context.Context, m, k int, workDir string, progress func(st
 	return &res, nil
 }
 
-func (r *rotationRun) startOperator(ctx context.Context, cfg *rest.Config, l net.Listener, callbackURL, logPath string) (func(), error) {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	logger := zap.New(zap.WriteTo(logFile))
-	opCfg := rest.CopyConfig(cfg)
-	opCfg.Wrap(r.requests.wrap)
-	mgr, err := operator.New(opCfg, operator.Options{
-		CallbackListener:     l,
-		CallbackURL:          callbackURL,
-		StateNamespace:       stateNamespace,
-		AllowInsecureIssuers: true,
-		// The dev servers listen on 127.0.0.1, not an Okta domain.
-		OktaDomains: []string{"127.0.0.1"},
-		Clock:       r.clock,
-		Logger:      &logger,
-		// A test binary may run the scenario more than once.
-		SkipNameValidation: true,
-		// The fake clock stands still between steps: a budget that made
-		// requests wait for it would measure the steps, not the writes.
-		OktaRateLimit: 60000,
-	})
-	if err != nil {
-		_ = logFile.Close()
-		return nil, fmt.Errorf("creating the in-process operator: %w", err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	return func() {
-		cancel()
-		<-done
-		_ = logFile.Close()
-	}, nil
-}
-
-// serviceGroup creates n ClientCredentials tokens in namespace ns and waits
-// for them to be ready.
-func (r *rotationRun) serviceGroup(ctx context.Context, ns string, o *org, n int) ([]*v1.OktaScopedToken, error) {
-	namespaces := []fleetNamespace{{name: ns, org: o, clientID: "0oabench" + strings.ReplaceAll(ns, "-", ""), tokens: n}}
-	if err := prepareNamespaces(ctx, r.c, namespaces); err != nil {
-		return nil, err
-	}
-	tokens := serviceTokens(namespaces)
-	if _, err := createAll(ctx, r.c, tokens); err != nil {
-		return nil, err
-	}
-	return tokens, r.waitReady(ctx, tokens)
-}
-
-// signInGroup creates n AuthorizationCode tokens in namespace ns, signs
-// each in through the dev server's form and waits for them to be ready.
-func (r *rotationRun) signInGroup(ctx context.Context, ns string, o *org, n int, renewBefore *metav1.Duration) ([]*v1.OktaScopedToken, error) {
-	if err := r.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		return nil, err
-	}
-	if err := r.c.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: webSecretName, Namespace: ns},
-		Data:       map[string][]byte{webSecretKey: []byte(webSecret)},
-	}); err != nil {
-		return nil, err
-	}
-	var tokens []*v1.OktaScopedToken
-	for i := range n {
-		tokens = append(tokens, &v1.OktaScopedToken{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("signed-in-%02d", i), Namespace: ns},
-			Spec: v1.OktaScopedTokenSpec{
-				OktaDomain:      o.issuer(),
-				ClientID:        webClientID,
-				GrantType:       v1.GrantAuthorizationCode,
-				ClientSecretRef: &v1.SecretKeyReference{Name: webSecretName, Key: webSecretKey},
-				Scopes:          []string{serviceScope},
-				RenewBefore:     renewBefore,
-			},
-		})
-	}
-	if _, err := createAll(ctx, r.c, tokens); err != nil {
-		return nil, err
-	}
-	for _, t := range tokens {
-		var authURL string
-		if err := poll(ctx, time.Minute, 200*time.Millisecond, func() (bool, error) {
-			cur, err := r.get(ctx, t)
-			authURL = cur.Status.AuthorizationURL
-			return authURL != "", err
-		}); err != nil {
-			return nil, fmt.Errorf("waiting for the sign-in URL of %s/%s: %w", t.Namespace, t.Name, err)
-		}
-		status, page, err := testenv.SignIn(authURL, signInUser, signInPassword, false)
-		if err != nil || status != http.StatusOK {
-			return nil, fmt.Errorf("signing in %s/%s: status %d, %v: %.300s", t.Namespace, t.Name, status, err, page)
-		}
-	}
-	return tokens, r.waitReady(ctx, tokens)
-}
-
-func (r *rotationRun) get(ctx context.Context, t *v1.OktaScopedToken) (*v1.OktaScopedToken, error) {
-	cur := &v1.OktaScopedToken{}
-	err := r.c.Get(ctx, client.ObjectKeyFromObject(t), cur)
-	return cur, err
-}
-
-// statuses reads the tokens' current state.
-func (r *rotationRun) statuses(ctx context.Context, tokens []*v1.OktaScopedToken) ([]*v1.OktaScopedToken, error) {
-	var out []*v1.OktaScopedToken
-	for _, t := range tokens {
-		cur, err := r.get(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, cur)
-	}
-	return out, nil
-}
-
-// waitReady waits until every token is Ready=True. A Stalled one ends
-// the wait at once: retrying cannot help it, and its message says why.
-func (r *rotationRun) waitReady(ctx context.Context, tokens []*v1.OktaScopedToken) error {
-	var notReady string
-	err := poll(ctx, 2*time.Minute, 200*time.Millisecond, func() (bool, error) {
-		cur, err := r.statuses(ctx, tokens)
-		if err != nil {
-			return false, err
-		}
-		for _, t := range cur {
-			if c := meta.FindStatusCondition(t.Status.Conditions, v1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
-				return false, fmt.Errorf("%s/%s is stalled: %s: %s", t.Namespace, t.Name, c.Reason, c.Message)
-			}
-			if !meta.IsStatusConditionTrue(t.Status.Conditions, v1.ConditionReady) {
-				notReady = fmt.Sprintf("%s/%s: %+v", t.Namespace, t.Name, meta.FindStatusCondition(t.Status.Conditions, v1.ConditionReady))
-				return false, nil
-			}
-		}
-		return true, nil
-	})
-	if err != nil {
-		return fmt.Errorf("waiting for Ready (still not: %s): %w", notReady, err)
-	}
-	return nil
-}
-
 // rotate moves the clock to the moment every token of group is due, and
 // measures the window until they have all rotated. The others must not
 // be due by then.
@@ -460,7 +189,7 @@ func (r *rotationRun) rotate(ctx context.Context, group, others []*v1.OktaScoped
 		r.clock.SetTime(due)
 	}
 	var rotations int
-	err = poll(ctx, time.Minute, 200*time.Millisecond, func() (bool, error) {
+	err = poll(ctx, r.wall, time.Minute, 200*time.Millisecond, func() (bool, error) {
 		cur, err := r.statuses(ctx, group)
 		if err != nil {
 			return false, err
@@ -502,7 +231,7 @@ func (r *rotationRun) deleteAll(ctx context.Context, namespaces ...string) error
 			return fmt.Errorf("deleting the tokens in %s: %w", ns, err)
 		}
 	}
-	err := poll(ctx, time.Minute, 200*time.Millisecond, func() (bool, error) {
+	err := poll(ctx, r.wall, time.Minute, 200*time.Millisecond, func() (bool, error) {
 		for _, ns := range namespaces {
 			var list v1.OktaScopedTokenList
 			if err := r.c.List(ctx, &list, client.InNamespace(ns)); err != nil {
@@ -520,94 +249,10 @@ func (r *rotationRun) deleteAll(ctx context.Context, namespaces ...string) error
 	return r.settle(ctx)
 }
 
-// idleHour moves the clock through an hour in which none of tokens is due
-// and counts what the operator did. It first crosses an hour it does not
-// count: the deleted resources of the rotating org leave timers in the
-// work queue (their reconciles find nothing and write nothing, but would
-// be counted), and an hour is the longest of them.
-func (r *rotationRun) idleHour(ctx context.Context, tokens []*v1.OktaScopedToken) (IdleFigures, error) {
-	if err := r.settle(ctx); err != nil {
-		return IdleFigures{}, err
-	}
-	end := r.clock.Now().Add(2 * idleSpan)
-	cur, err := r.statuses(ctx, tokens)
-	if err != nil {
-		return IdleFigures{}, err
-	}
-	for _, t := range cur {
-		if t.Status.RenewalTime == nil || !t.Status.RenewalTime.After(end) {
-			return IdleFigures{}, fmt.Errorf("%s/%s is due within the idle hours (renewalTime %v)", t.Namespace, t.Name, t.Status.RenewalTime)
-		}
-	}
-	if err := r.stepThrough(ctx, idleSpan); err != nil {
-		return IdleFigures{}, err
-	}
-	mark, reconciles := r.requests.mark(), inProcessMetrics().reconciles
-	idleTokens, rotatingTokens := r.idle.tokens.snapshot(), r.rotating.tokens.snapshot()
-	if err := r.stepThrough(ctx, idleSpan); err != nil {
-		return IdleFigures{}, err
-	}
-	writes, _ := r.requests.since(mark)
-	requests := r.idle.tokens.snapshot().Sub(idleTokens)
-	other := r.rotating.tokens.snapshot().Sub(rotatingTokens)
-	requests.Total += other.Total
-	requests.RateLimited += other.RateLimited
-	requests.Failed += other.Failed
-	return IdleFigures{Tokens: len(tokens), Span: idleSpan, Writes: writes,
-		Reconciles: inProcessMetrics().reconciles - reconciles, TokenRequests: requests}, nil
-}
-
-// stepThrough moves the clock forward by span in idleSteps, letting the
-// operator settle after each.
-func (r *rotationRun) stepThrough(ctx context.Context, span time.Duration) error {
-	for end := r.clock.Now().Add(span); r.clock.Now().Before(end); {
-		r.clock.Step(idleStep)
-		if err := r.settle(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// settle waits until the in-process operator is idle: an empty work
-// queue, no reconcile running and no reconcile or request finished for
-// a while.
-func (r *rotationRun) settle(ctx context.Context) error {
-	var last managerMetrics
-	lastRequests, quiet := -1, 0
-	err := poll(ctx, time.Minute, 50*time.Millisecond, func() (bool, error) {
-		cur, requests := inProcessMetrics(), r.requests.mark()
-		if cur != last || requests != lastRequests || cur.activeWorkers != 0 || cur.queueDepth != 0 {
-			last, lastRequests, quiet = cur, requests, 0
-			return false, nil
-		}
-		quiet++
-		return quiet >= 6, nil
-	})
-	if err != nil {
-		return fmt.Errorf("the operator did not settle (last seen %+v): %w", last, err)
-	}
-	return nil
-}
-
-// inProcessMetrics reads the in-process operator's controller metrics.
-func inProcessMetrics() managerMetrics {
-	families, err := crmetrics.Registry.Gather()
-	if err != nil {
-		return managerMetrics{}
-	}
-	samples := samplesOf(families)
-	return managerMetrics{
-		reconciles:    sumOf(samples, "controller_runtime_reconcile_total", map[string]string{labelController: tokenController}),
-		activeWorkers: sumOf(samples, "controller_runtime_active_workers", map[string]string{labelController: tokenController}),
-		queueDepth:    sumOf(samples, "workqueue_depth", map[string]string{labelName: tokenController}),
-	}
-}
-
 // poll calls check every interval until it says done, returns an error,
-// or timeout passes. NotFound counts as not done yet.
-func poll(ctx context.Context, timeout, every time.Duration, check func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
+// or timeout passes by clk. NotFound counts as not done yet.
+func poll(ctx context.Context, clk clock.Clock, timeout, every time.Duration, check func() (bool, error)) error {
+	deadline := clk.Now().Add(timeout)
 	for {
 		done, err := check()
 		switch {
@@ -618,10 +263,10 @@ func poll(ctx context.Context, timeout, every time.Duration, check func() (bool,
 		case done:
 			return nil
 		}
-		if time.Now().After(deadline) {
+		if clk.Now().After(deadline) {
 			return errors.New("timed out")
 		}
-		if err := sleepCtx(ctx, every); err != nil {
+		if err := sleepCtx(ctx, clk, every); err != nil {
 			return err
 		}
 	}

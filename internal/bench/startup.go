@@ -32,6 +32,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
@@ -130,7 +131,7 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: stateNamespace}}); err != nil {
 		return nil, err
 	}
-	orgs, shares, err := startOrgs(cfg.Orgs)
+	orgs, shares, err := startOrgs(cfg.Clock, cfg.Orgs)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +145,7 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 		return nil, err
 	}
 	tokens := serviceTokens(namespaces)
-	watch, err := watchReady(ctx, benchCfg, namespaces)
+	watch, err := watchReady(ctx, cfg.Clock, benchCfg, namespaces)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +156,7 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 	}
 	if mode == appliedFirst {
 		cfg.progress("%s: applying %d tokens in %d namespaces", mode, len(tokens), len(namespaces))
-		if _, err := createAll(ctx, c, tokens); err != nil {
+		if _, err := createAll(ctx, cfg.Clock, c, tokens); err != nil {
 			return nil, err
 		}
 	}
@@ -168,7 +169,8 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 	// design.
 	opts := managerOptions{binary: binary, kubeconfig: kubeconfig, logPath: filepath.Join(dir, "manager.log"),
 		stateNamespace: stateNamespace,
-		extraArgs:      append([]string{fmt.Sprintf("--%s=%d", RateLimitFlag, unpacedPerMinute)}, cfg.ManagerArgs...)}
+		extraArgs:      append([]string{fmt.Sprintf("--%s=%d", RateLimitFlag, unpacedPerMinute)}, cfg.ManagerArgs...),
+		clock:          cfg.Clock}
 	pprofAddr, err := servePprof(ctx, cfg, binary, &opts)
 	if err != nil {
 		return nil, err
@@ -228,7 +230,7 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 		cpuBefore = sampler.sample()
 		profile = startScenarioProfile(ctx, cfg, mode, pprofAddr)
 		cfg.progress("%s: manager running, applying %d tokens in %d namespaces", mode, len(tokens), len(namespaces))
-		if start, err = createAll(ctx, c, tokens); err != nil {
+		if start, err = createAll(ctx, cfg.Clock, c, tokens); err != nil {
 			return nil, err
 		}
 	}
@@ -259,7 +261,7 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 	}
 	res.Requests = managerRequests(apiBefore, apiAfter, counter.since(benchMark))
 	res.TokenRequests = orgTokenRequestsSince(orgs, tokensBefore)
-	mem, err := settledMemory(ctx, m.cmd.Process.Pid, 30*time.Second)
+	mem, err := settledMemory(ctx, cfg.Clock, m.cmd.Process.Pid, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +293,7 @@ func startScenarioProfile(ctx context.Context, cfg *Config, mode startupMode, pp
 	if pprofAddr == "" {
 		return nil
 	}
-	return startCPUProfile(ctx, pprofAddr, filepath.Join(cfg.CPUProfileDir, mode.String()+"-cpu"))
+	return startCPUProfile(ctx, cfg.Clock, pprofAddr, filepath.Join(cfg.CPUProfileDir, mode.String()+"-cpu"))
 }
 
 // finishScenarioProfile stops the CPU profile, if there is one, and says
@@ -336,15 +338,16 @@ func orgTokenRequestsSince(orgs []*org, before map[string]TokenRequests) map[str
 	return out
 }
 
-// startOrgs starts the configured orgs, or one unlimited org.
-func startOrgs(configs []OrgConfig) ([]*org, []int, error) {
+// startOrgs starts the configured orgs, or one unlimited org, on the
+// run's clock.
+func startOrgs(clk clock.Clock, configs []OrgConfig) ([]*org, []int, error) {
 	if len(configs) == 0 {
 		configs = []OrgConfig{{Name: "org"}}
 	}
 	var orgs []*org
 	var shares []int
 	for _, oc := range configs {
-		o, err := startOrg(oc, "")
+		o, err := startOrg(clk, oc, "")
 		if err != nil {
 			for _, started := range orgs {
 				started.close()

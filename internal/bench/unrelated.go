@@ -87,7 +87,7 @@ func runUnrelated(ctx context.Context, cfg *Config, binary string) (*UnrelatedRe
 		}
 	}
 	cfg.progress("unrelated: creating %d Secrets with a %d-byte last-applied annotation", len(secrets), lastAppliedSize)
-	if _, err := createAll(ctx, c, secrets); err != nil {
+	if _, err := createAll(ctx, cfg.Clock, c, secrets); err != nil {
 		return nil, err
 	}
 	kubeconfig, err := env.Kubeconfig(dir)
@@ -95,7 +95,8 @@ func runUnrelated(ctx context.Context, cfg *Config, binary string) (*UnrelatedRe
 		return nil, err
 	}
 	m, err := startManager(ctx, managerOptions{binary: binary, kubeconfig: kubeconfig,
-		logPath: filepath.Join(dir, "manager.log"), stateNamespace: stateNamespace, extraArgs: cfg.ManagerArgs})
+		logPath: filepath.Join(dir, "manager.log"), stateNamespace: stateNamespace, extraArgs: cfg.ManagerArgs,
+		clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -103,8 +104,8 @@ func runUnrelated(ctx context.Context, cfg *Config, binary string) (*UnrelatedRe
 	if err := m.waitForWorkers(ctx, cfg.readyTimeout()); err != nil {
 		return nil, err
 	}
-	res := &UnrelatedResult{Secrets: len(secrets), InitialSync: time.Since(m.started)}
-	mem, err := settledMemory(ctx, m.cmd.Process.Pid, time.Minute)
+	res := &UnrelatedResult{Secrets: len(secrets), InitialSync: cfg.Clock.Since(m.started)}
+	mem, err := settledMemory(ctx, cfg.Clock, m.cmd.Process.Pid, time.Minute)
 	if err != nil {
 		return nil, err
 	}

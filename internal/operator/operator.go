@@ -22,25 +22,15 @@ package operator
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"runtime/debug"
-	"slices"
-	"strings"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
@@ -56,147 +46,13 @@ import (
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 	"github.com/okta-token-operator/okta-token-operator/controllers"
-	"github.com/okta-token-operator/okta-token-operator/internal/budget"
 	"github.com/okta-token-operator/okta-token-operator/internal/callback"
 	"github.com/okta-token-operator/okta-token-operator/internal/creds"
-	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
-	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 )
 
 func init() {
 	// The manager uses client-go's scheme, extended with this API group.
 	_ = v1.AddToScheme(scheme.Scheme)
-}
-
-// Options configure the operator. Zero values get the defaults below.
-type Options struct {
-	MetricsBindAddress     string // "0" disables; default "0"
-	SecureMetrics          bool
-	HealthProbeBindAddress string // "0" disables; default "0"
-	// PprofBindAddress serves Go's profiler; "" or "0" disables. It has no
-	// authentication of its own.
-	PprofBindAddress string
-	// CallbackBindAddress is where the callback server listens.
-	CallbackBindAddress string
-	// CallbackListener, when set, is used instead of CallbackBindAddress
-	// (tests pass a listener on a free port).
-	CallbackListener net.Listener
-	// CallbackURL is the redirect URI registered with the Okta app; the
-	// Ingress in front of the callback server answers it.
-	CallbackURL string
-	// StateNamespace holds the state Secrets.
-	StateNamespace string
-	LeaderElection bool
-	// LeaderElectionNamespace is where the lease lives; default StateNamespace.
-	LeaderElectionNamespace string
-	LeaderElectionID        string
-	// AllowInsecureIssuers accepts http:// issuers (local development).
-	AllowInsecureIssuers    bool
-	MaxConcurrentReconciles int
-	// KubeAPIQPS and KubeAPIBurst bound the client-side rate of requests to
-	// the API server; defaults 200 and 400.
-	KubeAPIQPS          float64
-	KubeAPIBurst        int
-	AuthorizationURLTTL time.Duration // default 1h
-	// HTTPTimeout bounds each request to Okta; default 30s.
-	HTTPTimeout time.Duration
-	// Clock drives every decision; default the real clock.
-	Clock clock.WithTicker
-	// Logger, default ctrl.Log.
-	Logger *logr.Logger
-	// TLSOpts apply to the metrics server.
-	TLSOpts []func(*tls.Config)
-	// MetricsCertDir, MetricsCertName and MetricsKeyName name the metrics
-	// server's certificate; without them it makes a self-signed one.
-	MetricsCertDir, MetricsCertName, MetricsKeyName string
-	// SkipNameValidation lets tests start several managers in one process.
-	SkipNameValidation bool
-	// WatchNamespaces limits the operator to OktaScopedTokens (and their
-	// Secrets) in these namespaces; empty means every namespace. Its RBAC
-	// can then be Roles in those namespaces and the state namespace.
-	WatchNamespaces []string
-	// Shard limits the operator to OktaScopedTokens labelled
-	// oktatoken.dev/shard=<Shard>; empty means those without the label.
-	Shard string
-	// OktaDomains are the host patterns the operator may send credentials
-	// to; default okta.DefaultDomains.
-	OktaDomains []string
-	// RequireSecretLabel reads only referenced Secrets labelled
-	// oktatoken.dev/allow-reference=true.
-	RequireSecretLabel bool
-	// MaxRequestsPerHost bounds the reconciler's requests in flight to
-	// one Okta host; default 4.
-	MaxRequestsPerHost int
-	// OktaRateLimit is the token requests per minute the operator sends to
-	// one Okta org, all resources together; default budget.DefaultPerMinute.
-	OktaRateLimit int
-}
-
-// Defaults of the flags and options below.
-const (
-	defaultMaxConcurrentReconciles = 16
-	defaultKubeAPIQPS              = 200
-	defaultKubeAPIBurst            = 400
-	defaultMaxRequestsPerHost      = 4
-	// maxOktaBody bounds any answer read from Okta: metadata, tokens and
-	// key sets are a few kilobytes.
-	maxOktaBody = 1 << 20
-)
-
-func (o *Options) defaults() error {
-	if o.StateNamespace == "" {
-		return errors.New("--state-namespace is required: the namespace that holds the operator's state Secrets")
-	}
-	u, err := url.Parse(o.CallbackURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("--callback-url %q must be an absolute http(s) URL, the redirect URI registered with the Okta app", o.CallbackURL)
-	}
-	if o.MetricsBindAddress == "" {
-		o.MetricsBindAddress = "0"
-	}
-	if o.HealthProbeBindAddress == "" {
-		o.HealthProbeBindAddress = "0"
-	}
-	if o.CallbackBindAddress == "" {
-		o.CallbackBindAddress = ":8082"
-	}
-	if o.LeaderElectionNamespace == "" {
-		o.LeaderElectionNamespace = o.StateNamespace
-	}
-	if o.Shard != "" && len(validation.IsDNS1123Label(o.Shard)) > 0 {
-		return fmt.Errorf("--shard %q must be a DNS label: lower-case letters, digits and '-', at most 63 characters", o.Shard)
-	}
-	if o.LeaderElectionID == "" {
-		o.LeaderElectionID = defaultLeaderElectionID(o.Shard, o.WatchNamespaces)
-	}
-	if o.AuthorizationURLTTL <= 0 {
-		o.AuthorizationURLTTL = time.Hour
-	}
-	if o.HTTPTimeout <= 0 {
-		o.HTTPTimeout = 30 * time.Second
-	}
-	if o.Clock == nil {
-		o.Clock = clock.RealClock{}
-	}
-	if o.MaxConcurrentReconciles <= 0 {
-		o.MaxConcurrentReconciles = defaultMaxConcurrentReconciles
-	}
-	if len(o.OktaDomains) == 0 {
-		o.OktaDomains = okta.DefaultDomains
-	}
-	if o.MaxRequestsPerHost <= 0 {
-		o.MaxRequestsPerHost = defaultMaxRequestsPerHost
-	}
-	if o.OktaRateLimit <= 0 {
-		o.OktaRateLimit = budget.DefaultPerMinute
-	}
-	if o.KubeAPIQPS == 0 {
-		o.KubeAPIQPS = defaultKubeAPIQPS
-	}
-	if o.KubeAPIBurst <= 0 {
-		o.KubeAPIBurst = defaultKubeAPIBurst
-	}
-	return nil
 }
 
 // New builds the manager with everything registered. Start it with
@@ -258,59 +114,13 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	domains, err := okta.ParseDomains(o.OktaDomains)
+	clients, err := newOktaClients(&o)
 	if err != nil {
 		return nil, err
 	}
-	// One budget per Okta org for every token request the operator makes
-	// there, the reconciler's and the callback's: each answer's
-	// X-Rate-Limit-* headers pace it, and a 429 pauses the org.
-	orgBudget := budget.New(budget.Config{PerMinute: o.OktaRateLimit, Clock: o.Clock,
-		Recorder: metrics.RateLimitRecorder{}})
-	// The reconciler's requests to Okta: no redirects followed, and a bound
-	// on those in flight per host, so one slow or broken domain cannot hold
-	// every worker.
-	httpClient := &http.Client{
-		Timeout:       o.HTTPTimeout,
-		CheckRedirect: okta.NoRedirects,
-		Transport: &okta.HostLimiter{PerHost: o.MaxRequestsPerHost, Wait: time.Second,
-			Next: &budget.Observer{Budget: orgBudget,
-				Next: okta.LimitBodies{Max: maxOktaBody, Next: http.DefaultTransport.(*http.Transport).Clone()}}},
-	}
-	oktaClient := &okta.Client{HTTP: httpClient, Clock: o.Clock}
-	discovery := &okta.Discoverer{HTTP: httpClient, Clock: o.Clock, TTL: 15 * time.Minute,
-		AllowInsecure: o.AllowInsecureIssuers, Domains: domains}
-	// The callback's: a person is waiting, so it does not queue behind the
-	// reconciler's requests; it follows no redirects either.
-	callbackHTTP := &http.Client{Timeout: o.HTTPTimeout, CheckRedirect: okta.NoRedirects,
-		Transport: &budget.Observer{Budget: orgBudget,
-			Next: okta.LimitBodies{Max: maxOktaBody, Next: http.DefaultTransport.(*http.Transport).Clone()}}}
-	callbackOkta := &okta.Client{HTTP: callbackHTTP, Clock: o.Clock}
-	callbackDiscovery := &okta.Discoverer{HTTP: callbackHTTP, Clock: o.Clock, TTL: 15 * time.Minute,
-		AllowInsecure: o.AllowInsecureIssuers, Domains: domains}
-
-	// The user's Secrets (client secret, private key) are watched through
-	// a separate metadata-only cache: the manager's cache is limited to
-	// managed Secrets, and of the others only their name and version are
-	// kept — not their labels or annotations, which can be large and, in
-	// kubectl's last-applied-configuration, hold the Secret's data.
-	referencedOpts := cache.Options{
-		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
-		DefaultNamespaces: namespaces(o.WatchNamespaces),
-		DefaultTransform:  keepOnlyIdentity,
-	}
-	// The operator's own Secrets are never credentials; with
-	// --require-secret-label, only labelled Secrets can be.
-	notManaged, _ := labels.NewRequirement(v1.LabelManagedBy, selection.NotEquals, []string{v1.ManagedByValue})
-	referencedSelector := labels.NewSelector().Add(*notManaged)
-	if o.RequireSecretLabel {
-		allowed, _ := labels.NewRequirement(v1.LabelAllowReference, selection.Equals, []string{"true"})
-		referencedSelector = referencedSelector.Add(*allowed)
-	}
-	referencedOpts.DefaultLabelSelector = referencedSelector
-	referencedCache, err := cache.New(cfg, referencedOpts)
+	referencedCache, err := newReferencedCache(cfg, mgr, &o)
 	if err != nil {
-		return nil, fmt.Errorf("creating the referenced-Secret cache: %w", err)
+		return nil, err
 	}
 	if err := mgr.Add(referencedCache); err != nil {
 		return nil, err
@@ -322,15 +132,15 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		Recorder:                mgr.GetEventRecorder("okta-token-operator"),
 		EventLog:                mgr.GetLogger().WithName("events"),
 		Clock:                   o.Clock,
-		Okta:                    oktaClient,
-		Discovery:               discovery,
+		Okta:                    clients.oktaClient,
+		Discovery:               clients.discovery,
 		StateNamespace:          o.StateNamespace,
 		CallbackURL:             o.CallbackURL,
 		AuthorizationURLTTL:     o.AuthorizationURLTTL,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 		SecretPolicy:            creds.Policy{RequireLabel: o.RequireSecretLabel},
 		WatchNamespaces:         o.WatchNamespaces,
-		Budget:                  orgBudget,
+		Budget:                  clients.orgBudget,
 	}
 	if _, real := o.Clock.(clock.RealClock); !real {
 		rec.QueueClock = o.Clock
@@ -347,15 +157,15 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		Listener:       o.CallbackListener,
 		Client:         mgr.GetClient(),
 		APIReader:      mgr.GetAPIReader(),
-		Okta:           callbackOkta,
-		Discovery:      callbackDiscovery,
+		Okta:           clients.callbackOkta,
+		Discovery:      clients.callbackDiscovery,
 		Clock:          o.Clock,
 		StateNamespace: o.StateNamespace,
 		CallbackURL:    o.CallbackURL,
 		Log:            mgr.GetLogger().WithName("callback"),
 		SecretPolicy:   creds.Policy{RequireLabel: o.RequireSecretLabel},
 		Recorder:       mgr.GetEventRecorder("okta-token-operator"),
-		Budget:         orgBudget,
+		Budget:         clients.orgBudget,
 	}
 	if err := mgr.Add(cb); err != nil {
 		return nil, fmt.Errorf("adding the callback server: %w", err)
@@ -384,103 +194,4 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
-}
-
-// keepOnlyIdentity is the referenced-Secret cache's transform: what maps a
-// Secret to the resources that reference it (namespace and name) and tells
-// that it changed (resourceVersion), and nothing else.
-func keepOnlyIdentity(in any) (any, error) {
-	m, ok := in.(*metav1.PartialObjectMetadata)
-	if !ok {
-		return in, nil
-	}
-	return &metav1.PartialObjectMetadata{
-		TypeMeta: m.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
-		},
-	}, nil
-}
-
-// defaultLeaderElectionID names the leader-election Lease so that Deployments
-// splitting a cluster by shard or by namespaces each elect their own leader.
-func defaultLeaderElectionID(shard string, watched []string) string {
-	id := "okta-token-operator.oktatoken.dev"
-	if shard != "" {
-		id = shard + "." + id
-	}
-	if len(watched) > 0 {
-		sorted := slices.Clone(watched)
-		slices.Sort(sorted)
-		sum := sha256.Sum256([]byte(strings.Join(sorted, ",")))
-		id = hex.EncodeToString(sum[:4]) + "." + id
-	}
-	return id
-}
-
-// namespaces is a cache's namespace configuration: watched plus extra, or
-// nil (every namespace) when watched is empty.
-func namespaces(watched []string, extra ...string) map[string]cache.Config {
-	if len(watched) == 0 {
-		return nil
-	}
-	out := map[string]cache.Config{}
-	for _, ns := range append(slices.Clone(watched), extra...) {
-		out[ns] = cache.Config{}
-	}
-	return out
-}
-
-// shardSelector selects the OktaScopedTokens of a shard: those labelled
-// with it, or, for the default shard, those without the label.
-func shardSelector(shard string) (labels.Selector, error) {
-	op := selection.DoesNotExist
-	var values []string
-	if shard != "" {
-		op, values = selection.Equals, []string{shard}
-	}
-	req, err := labels.NewRequirement(v1.LabelShard, op, values)
-	if err != nil {
-		return nil, fmt.Errorf("--shard %q is not a valid label value: %w", shard, err)
-	}
-	return labels.NewSelector().Add(*req), nil
-}
-
-// startupPages releases the binary's pages that starting touched, and the
-// memory the initial lists took, once the informers the operator runs on
-// have synced (see releaseStartupPages), on every replica.
-type startupPages struct {
-	gcPercent int
-	informers []informerOf
-}
-
-// startupGCPercent is GOGC until the initial lists are in.
-const startupGCPercent = 50
-
-type informerOf struct {
-	cache cache.Cache
-	obj   client.Object
-}
-
-func (startupPages) NeedLeaderElection() bool { return false }
-
-func (p startupPages) Start(ctx context.Context) error {
-	for _, i := range p.informers {
-		// The informers the controller starts later are these same ones:
-		// asking for them now starts them, so there is something to wait
-		// for.
-		if _, err := i.cache.GetInformer(ctx, i.obj); err != nil {
-			return nil
-		}
-		if !i.cache.WaitForCacheSync(ctx) {
-			return nil
-		}
-	}
-	debug.SetGCPercent(p.gcPercent)
-	releaseStartupPages()
-	// The initial lists (every Secret's metadata, for one) are garbage
-	// now: return the memory they took to the system rather than keep it
-	// for a heap that will not grow that large again.
-	debug.FreeOSMemory()
-	return nil
 }

@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"testing"
 
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -126,4 +127,21 @@ func (e *Env) Kubeconfig(dir string) (string, error) {
 		return "", err
 	}
 	return path, nil
+}
+
+// Main is a test package's TestMain when it needs only a control plane:
+// it starts one, hands it to use, runs the tests, stops it and exits with
+// the tests' code.
+func Main(m *testing.M, use func(*Env)) {
+	env, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	use(env)
+	code := m.Run()
+	if err := env.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
+	}
+	os.Exit(code)
 }

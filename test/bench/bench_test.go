@@ -50,25 +50,10 @@ var issue9Scenarios = []operatorbench.Scenario{operatorbench.ScenarioRotation, o
 // checks each countable figure against issue 9's target. A failure lists
 // the figures that missed, then prints the whole measured table.
 func TestCountableTargets(t *testing.T) {
-	// Not the test log: informers may still log while they stop, after the
-	// test has returned.
-	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
-	ctx, cancel := context.WithTimeout(context.Background(), benchmarkDeadline)
-	defer cancel()
-	res, err := operatorbench.Run(ctx, operatorbench.Config{
+	res := runBenchmark(benchContext(t), t, operatorbench.Config{
 		N: ciTokens, Unrelated: ciUnrelated, RotationTokens: ciRotationTokens, SignInTokens: ciSignedInTokens,
-		Scenarios: issue9Scenarios, Progress: testWriter{t},
+		Scenarios: issue9Scenarios,
 	})
-	if err != nil {
-		measured := ""
-		if res != nil {
-			t.Logf("the manager's and the operator's logs are kept in %s", res.WorkDir)
-			if res.HasFigures() {
-				measured = "\n\nmeasured so far:\n" + operatorbench.Table(res)
-			}
-		}
-		t.Fatalf("the benchmark did not finish: %v%s", err, measured)
-	}
 	table := operatorbench.Table(res)
 
 	for _, s := range []struct {
@@ -95,6 +80,37 @@ func TestCountableTargets(t *testing.T) {
 	} else {
 		t.Logf("measured:\n%s", table)
 	}
+}
+
+// benchContext quiets controller-runtime's global logger and bounds the
+// run by benchmarkDeadline.
+func benchContext(t *testing.T) context.Context {
+	// Not the test log: informers may still log while they stop, after the
+	// test has returned.
+	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
+	ctx, cancel := context.WithTimeout(context.Background(), benchmarkDeadline)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// runBenchmark runs the benchmark with its progress in the test log. When
+// it does not finish, the test fails with what it measured so far and
+// where the logs are kept.
+func runBenchmark(ctx context.Context, t *testing.T, cfg operatorbench.Config) *operatorbench.Result {
+	t.Helper()
+	cfg.Progress = testWriter{t}
+	res, err := operatorbench.Run(ctx, cfg)
+	if err != nil {
+		measured := ""
+		if res != nil {
+			t.Logf("the manager's and the operator's logs are kept in %s", res.WorkDir)
+			if res.HasFigures() {
+				measured = "\n\nmeasured so far:\n" + operatorbench.Table(res)
+			}
+		}
+		t.Fatalf("the benchmark did not finish: %v%s", err, measured)
+	}
+	return res
 }
 
 // testWriter sends the benchmark's progress lines to the test log.

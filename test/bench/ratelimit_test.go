@@ -17,14 +17,8 @@ limitations under the License.
 package bench
 
 import (
-	"context"
-	"os"
 	"testing"
 	"time"
-
-	"go.uber.org/zap/zapcore"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	operatorbench "github.com/okta-token-operator/okta-token-operator/internal/bench"
 )
@@ -47,9 +41,7 @@ const (
 // TestRateLimit runs the rate-limit scenario (issue 13) at a small N and
 // asserts its count: no 429 from the limited org. Its timings are printed.
 func TestRateLimit(t *testing.T) {
-	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
-	ctx, cancel := context.WithTimeout(context.Background(), benchmarkDeadline)
-	defer cancel()
+	ctx := benchContext(t)
 	binary, err := operatorbench.BuildManager(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -57,21 +49,11 @@ func TestRateLimit(t *testing.T) {
 	if !operatorbench.ManagerHasFlag(ctx, binary, operatorbench.RateLimitFlag) {
 		t.Fatalf("the manager has no --%s flag", operatorbench.RateLimitFlag)
 	}
-	res, err := operatorbench.Run(ctx, operatorbench.Config{
+	res := runBenchmark(ctx, t, operatorbench.Config{
 		N: ciRateLimitTokens, Scenarios: []operatorbench.Scenario{operatorbench.ScenarioRateLimit},
 		ManagerBinary: binary, RateLimitPerMinute: ciRateLimitPerMinute, RateLimitOtherApps: ciRateLimitOtherApps,
-		RateLimitWindowLeft: ciRateLimitWindowLeft, Progress: testWriter{t},
+		RateLimitWindowLeft: ciRateLimitWindowLeft,
 	})
-	if err != nil {
-		measured := ""
-		if res != nil {
-			t.Logf("the manager's logs are kept in %s", res.WorkDir)
-			if res.HasFigures() {
-				measured = "\n\nmeasured so far:\n" + operatorbench.Table(res)
-			}
-		}
-		t.Fatalf("the rate-limit scenario did not finish: %v%s", err, measured)
-	}
 	table := operatorbench.Table(res)
 	for _, c := range res.Checks() {
 		if !c.Met() {

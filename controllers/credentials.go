@@ -1,0 +1,114 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+// What a pass needs before it asks Okta for anything: the app's credentials
+// (a live read of the user's Secret) and the authorization server's
+// endpoints (discovery), each obtained at most once per pass; and the
+// version of the credentials Secret, from the metadata cache, which says
+// whether they changed without reading them.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/creds"
+	"github.com/okta-token-operator/okta-token-operator/internal/okta"
+)
+
+// credentials reads the client secret or private key, once per pass. It is
+// a live read: the cache does not hold the user's Secrets' data.
+func (run *reconcileRun) credentials(ctx context.Context) (*creds.Credentials, *outcome, error) {
+	if run.creds != nil {
+		return run.creds, nil, nil
+	}
+	c, err := creds.Load(ctx, run.r.APIReader, run.obj, run.r.SecretPolicy)
+	if ce, ok := errors.AsType[*creds.Error](err); ok {
+		o := stallOutcome(ce.Reason, ce.Message)
+		return nil, &o, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	run.creds = &c
+	return run.creds, nil, nil
+}
+
+// credentialsVersion is the resourceVersion of the referenced credentials
+// Secret, from the metadata cache: "" when it is missing there.
+func (run *reconcileRun) credentialsVersion(ctx context.Context) string {
+	ref := credentialsRef(run.obj)
+	if ref == "" || run.r.ReferencedSecrets == nil {
+		return ""
+	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	key := types.NamespacedName{Namespace: run.obj.Namespace, Name: ref}
+	if err := run.r.ReferencedSecrets.Get(ctx, key, m); err != nil {
+		return ""
+	}
+	return m.ResourceVersion
+}
+
+// credentialsRef is the name of the Secret the grant type's credentials
+// come from.
+func credentialsRef(obj *v1.OktaScopedToken) string {
+	if r := obj.Spec.ClientSecretRef; r != nil {
+		return r.Name
+	}
+	if r := obj.Spec.PrivateKeyRef; r != nil && obj.Spec.GrantType == v1.GrantClientCredentials {
+		return r.Name
+	}
+	return ""
+}
+
+// discover finds the authorization server's endpoints, once per pass.
+func (run *reconcileRun) discover(ctx context.Context) (*okta.Endpoints, *outcome) {
+	if run.endpoints != nil {
+		return run.endpoints, nil
+	}
+	ep, err := run.r.Discovery.Discover(ctx, run.obj.Spec.OktaDomain, run.obj.Spec.AuthorizationServerID)
+	if insecure, ok := errors.AsType[*okta.InsecureIssuerError](err); ok {
+		o := stallOutcome(v1.ReasonInsecureIssuer, insecure.Error())
+		return nil, &o
+	}
+	if notAllowed, ok := errors.AsType[*okta.DomainNotAllowedError](err); ok {
+		o := stallOutcome(v1.ReasonDomainNotAllowed, "spec.oktaDomain: "+notAllowed.Error())
+		return nil, &o
+	}
+	if okta.ClassOf(err) == okta.Busy {
+		o := busyOutcome(run.now)
+		return nil, &o
+	}
+	if err != nil {
+		// A discovery failure is a failed attempt like any other: it
+		// counts in the backoff, so a broken domain is not asked again on
+		// every pass.
+		o := run.failed(ctx, failure{reason: v1.ReasonDiscoveryFailed, message: fmt.Sprintf(
+			"cannot read the authorization server's metadata "+
+				"(check spec.oktaDomain and authorizationServerID): %v", err)})
+		return nil, &o
+	}
+	run.endpoints = &ep
+	return run.endpoints, nil
+}
