@@ -24,13 +24,13 @@ ARG TARGETARCH
 # by leaving it empty we can ensure that the container and binary shipped on it will have the same platform.
 RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="-s -w" -o manager ./cmd
 
-# The System Log consumer (cmd/oktalogs), the workload that config/samples/oktalogs_deployment.yaml
+# The System Log consumer (config/samples/oktalogs), the workload that config/samples/oktalogs_deployment.yaml
 # runs. It has its own stages so that the default target, the manager image below, does not build it:
 #   docker build --target oktalogs -t oktalogs:latest .
 FROM source AS oktalogs-builder
 ARG TARGETOS
 ARG TARGETARCH
-RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="-s -w" -o oktalogs ./cmd/oktalogs
+RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="-s -w" -o oktalogs ./config/samples/oktalogs
 
 FROM gcr.io/distroless/static:nonroot AS oktalogs
 WORKDIR /

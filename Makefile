@@ -31,7 +31,7 @@ help: ## Display this help.
 DEMO_ARGS ?=
 .PHONY: demo
 demo: control-plane ## Run the whole flow locally: control plane, Okta dev server, operator, sample token (Ctrl-C stops).
-	go run ./hack/demo $(DEMO_ARGS)
+	go run ./dev/demo $(DEMO_ARGS)
 
 ##@ Development
 
@@ -78,7 +78,7 @@ BENCH_N ?= 1000
 BENCH_UNRELATED ?= 10000
 .PHONY: bench
 bench: manifests control-plane ## Benchmark the operator: BENCH_N tokens (default 1000), BENCH_UNRELATED unrelated Secrets; prints one table (docs/performance.md).
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/bench -n $(BENCH_N) -unrelated $(BENCH_UNRELATED)
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./dev/bench/cmd/bench -n $(BENCH_N) -unrelated $(BENCH_UNRELATED)
 
 FUZZTIME ?= 30s
 .PHONY: fuzz
@@ -106,7 +106,7 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration.
 .PHONY: build
 build: manifests generate fmt vet ## Build the manager and the dev server binaries.
 	go build -o bin/manager ./cmd
-	go build -o bin/okta-dev-server ./cmd/okta-dev-server
+	go build -o bin/okta-dev-server ./dev/oktadev/cmd/okta-dev-server
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager from your host against the cluster in ~/.kube/config.

@@ -29,7 +29,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/okta-token-operator/okta-token-operator/internal/plugin"
+	"github.com/okta-token-operator/okta-token-operator/cmd/kubectl-oktatoken/plugin"
 )
 
 func main() {

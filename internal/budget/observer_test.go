@@ -34,7 +34,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 )
 
 // devOrg is a dev server with a custom authorization server and a service

@@ -36,8 +36,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 

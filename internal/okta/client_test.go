@@ -33,7 +33,7 @@ import (
 	. "github.com/onsi/gomega"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 )
 
 const testTokenEndpoint = "https://dev-123456.okta.com/oauth2/v1/token"

@@ -31,7 +31,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 )
 
 // The HTTP parts of the package are tested against the in-process dev

@@ -29,7 +29,7 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 )
 
 // metadataServer serves the dev server's handler on its own listener,

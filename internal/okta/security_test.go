@@ -44,8 +44,7 @@ import (
 	. "github.com/onsi/gomega"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 )
 
 func mustDomains(t *testing.T, patterns ...string) *Domains {
@@ -744,7 +743,7 @@ func signInForIDToken(t *testing.T, env *devEnv, username, password string) (raw
 		t.Fatal(err)
 	}
 	authURL := AuthCodeURL(env.ep, webClientID, webRedirect, []string{"openid", "profile", "email", "offline_access", grantedScope}, login)
-	callback, err := testenv.Authorize(authURL, username, password)
+	callback, err := oktadev.Authorize(authURL, username, password)
 	if err != nil {
 		t.Fatal(err)
 	}

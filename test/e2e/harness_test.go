@@ -42,10 +42,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/yaml"
 
-	"github.com/okta-token-operator/okta-token-operator/internal/logbuffer"
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/logbuffer"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
 	"github.com/okta-token-operator/okta-token-operator/internal/operator"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
 const (

@@ -34,8 +34,8 @@ import (
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"sigs.k8s.io/yaml"
 
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
 )
 
 const serviceSamplePath = "config/samples/oktatoken_v1alpha1_oktascopedtoken_serviceapp.yaml"

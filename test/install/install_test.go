@@ -50,9 +50,9 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/okta-token-operator/okta-token-operator/charts"
-	"github.com/okta-token-operator/okta-token-operator/internal/logbuffer"
+	"github.com/okta-token-operator/okta-token-operator/dev/logbuffer"
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
 	"github.com/okta-token-operator/okta-token-operator/internal/operator"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
 var env *testenv.Env

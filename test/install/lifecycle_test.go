@@ -34,9 +34,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
 // The Okta web app and the person who signs in, registered at the dev
@@ -170,7 +169,7 @@ func (l *lifecycle) signIn(g Gomega) {
 		authURL = cur.Status.AuthorizationURL
 	}).WithTimeout(l.timeout).Should(Succeed(), "the operator publishes a sign-in link")
 
-	status, page, err := testenv.SignIn(authURL, userName, userPassword, false)
+	status, page, err := oktadev.SignIn(authURL, userName, userPassword, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(status).To(Equal(http.StatusOK), page)
 	g.Expect(page).To(ContainSubstring("Signed in: token issued"))

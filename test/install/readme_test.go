@@ -33,7 +33,7 @@ import (
 	"helm.sh/helm/v3/pkg/strvals"
 
 	"github.com/okta-token-operator/okta-token-operator/charts"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
 )
 
 // readmeSection is the text of a "## " section of README.md.

@@ -40,11 +40,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/policy"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
 // The Okta service app of the upgrade test.
@@ -179,7 +178,7 @@ func signInDirectly(t *testing.T, srv *oktadev.Server, redirectURI string) *oaut
 			AuthStyle: oauth2.AuthStyleInHeader},
 	}
 	verifier := oauth2.GenerateVerifier()
-	callback, err := testenv.Authorize(conf.AuthCodeURL(oauth2.GenerateVerifier(), oauth2.S256ChallengeOption(verifier)), userName, userPassword)
+	callback, err := oktadev.Authorize(conf.AuthCodeURL(oauth2.GenerateVerifier(), oauth2.S256ChallengeOption(verifier)), userName, userPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

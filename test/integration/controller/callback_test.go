@@ -32,11 +32,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/callback"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
 // storedToken is what must not change when the callback gets bad input.
@@ -175,7 +174,7 @@ func TestCallbackRejectsBadInput(t *testing.T) {
 	t.Run("a valid sign-in still works afterwards", func(t *testing.T) {
 		g := NewWithT(t)
 		_, authURL := freshState(t, obj)
-		status, page, err := testenv.SignIn(authURL, userName, userPassword, false)
+		status, page, err := oktadev.SignIn(authURL, userName, userPassword, false)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(status).To(Equal(http.StatusOK), page)
 		g.Eventually(func(g Gomega) bool { return snapshot(g, obj).accessToken != want.accessToken }).Should(BeTrue(), "a new access token")
@@ -192,7 +191,7 @@ func TestCallbackExpiredState(t *testing.T) {
 	fc, callbackURL := f.clock, f.callback
 	obj := f.newWebToken()
 	authURL := waitForAuthorizationURL(t, obj)
-	callbackAt, err := testenv.Authorize(authURL, userName, userPassword)
+	callbackAt, err := oktadev.Authorize(authURL, userName, userPassword)
 	g.Expect(err).NotTo(HaveOccurred())
 	f.stop()
 

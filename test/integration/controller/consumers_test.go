@@ -36,7 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 )
 
 // workloadTemplate is a pod template a Deployment or StatefulSet can run.

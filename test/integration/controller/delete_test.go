@@ -27,7 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 )
 
 // TestDeleteWhileOktaIsUnreachable: revoking the refresh token fails, the
@@ -37,7 +37,7 @@ func TestDeleteWhileOktaIsUnreachable(t *testing.T) {
 	g := NewWithT(t)
 	f := newFixture(t, fixtureOptions{})
 	obj := f.newWebToken()
-	status, page, err := testenv.SignIn(waitForAuthorizationURL(t, obj), userName, userPassword, false)
+	status, page, err := oktadev.SignIn(waitForAuthorizationURL(t, obj), userName, userPassword, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(status).To(Equal(200), page)
 	waitForReady(t, obj)

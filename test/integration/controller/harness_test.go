@@ -50,10 +50,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/logbuffer"
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/logbuffer"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
 	"github.com/okta-token-operator/okta-token-operator/internal/operator"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
 const (
@@ -417,7 +417,7 @@ func (f *fixture) signIn() *v1.OktaScopedToken {
 	f.t.Helper()
 	g := NewWithT(f.t)
 	authURL := waitForAuthorizationURL(f.t, f.obj)
-	status, page, err := testenv.SignIn(authURL, userName, userPassword, false)
+	status, page, err := oktadev.SignIn(authURL, userName, userPassword, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(status).To(Equal(http.StatusOK), page)
 	waitForReady(f.t, f.obj)

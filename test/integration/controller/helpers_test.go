@@ -57,7 +57,7 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 

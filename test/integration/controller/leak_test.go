@@ -30,8 +30,8 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
 // TestSecretMaterialIsCollected makes sure the leak scan has something to
@@ -47,7 +47,7 @@ func TestSecretMaterialIsCollected(t *testing.T) {
 	pending := state.Decode(stateSecret(g, obj)).Pending
 	g.Expect(pending).NotTo(BeNil())
 	remember(pending.Verifier)
-	callbackAt, err := testenv.Authorize(authURL, userName, userPassword)
+	callbackAt, err := oktadev.Authorize(authURL, userName, userPassword)
 	g.Expect(err).NotTo(HaveOccurred())
 	remember(callbackAt.Query().Get("code"), callbackAt.Query().Get("state"))
 	resp, err := http.Get(callbackAt.String())

@@ -34,7 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 )
 
 // TestSignInStoresTheToken walks the whole first-use story: apply, read the
@@ -58,7 +58,7 @@ func TestSignInStoresTheToken(t *testing.T) {
 	g.Expect(len(q.Get("state"))).To(BeNumerically(">=", 43), "a 256-bit state, base64url")
 	g.Eventually(func(g Gomega) []string { return eventReasons(g, obj) }).Should(ContainElement(v1.ReasonAuthorizationRequired))
 
-	status, page, err := testenv.SignIn(authURL, userName, userPassword, false)
+	status, page, err := oktadev.SignIn(authURL, userName, userPassword, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(status).To(Equal(http.StatusOK), page)
 	g.Expect(page).To(ContainSubstring("Signed in: token issued"))
@@ -154,7 +154,7 @@ func TestLoginSurvivesARestart(t *testing.T) {
 	authURL := waitForAuthorizationURL(t, obj)
 	f.restart()
 
-	status, page, err := testenv.SignIn(authURL, userName, userPassword, false)
+	status, page, err := oktadev.SignIn(authURL, userName, userPassword, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(status).To(Equal(http.StatusOK), page)
 	cur := waitForReady(t, obj)
@@ -185,7 +185,7 @@ func TestCallbackOnANonLeader(t *testing.T) {
 		return err
 	}).Should(Succeed(), "the follower serves callbacks without leading")
 
-	status, page, err := testenv.SignIn(authURL, userName, userPassword, false)
+	status, page, err := oktadev.SignIn(authURL, userName, userPassword, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(status).To(Equal(http.StatusOK), page)
 	waitForReady(t, obj)

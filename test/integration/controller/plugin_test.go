@@ -26,8 +26,8 @@ import (
 
 	. "github.com/onsi/gomega"
 
-	"github.com/okta-token-operator/okta-token-operator/internal/plugin"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
+	"github.com/okta-token-operator/okta-token-operator/cmd/kubectl-oktatoken/plugin"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 )
 
 // TestKubectlPlugin drives `kubectl oktatoken status|login|renew` the way a
@@ -64,7 +64,7 @@ func TestKubectlPlugin(t *testing.T) {
 		out, err := kubectl("login", "logs-reader")
 		done <- result{out, err}
 	}()
-	status, page, err := testenv.SignIn(authURL, userName, userPassword, false)
+	status, page, err := oktadev.SignIn(authURL, userName, userPassword, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(status).To(Equal(http.StatusOK), page)
 	var r result

@@ -33,7 +33,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/operator"
 )
 

@@ -39,9 +39,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/policy"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
 // TestRotationAtRenewalTime: nothing happens a second before
@@ -405,7 +404,7 @@ func TestRevokedGrantAsksForANewSignIn(t *testing.T) {
 	g.Expect(cur.Status.AuthorizationURL).NotTo(BeEmpty())
 	g.Expect(cur.Status.AuthorizationURL).NotTo(Equal(firstURL), "an expired link is replaced")
 
-	status, page, err := testenv.SignIn(cur.Status.AuthorizationURL, userName, userPassword, false)
+	status, page, err := oktadev.SignIn(cur.Status.AuthorizationURL, userName, userPassword, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(status).To(Equal(http.StatusOK), page)
 	cur = waitForReady(t, f.obj)
@@ -467,7 +466,7 @@ func TestScopesNotGranted(t *testing.T) {
 		f := newFixture(t, fixtureOptions{})
 		f.newWebToken(func(o *v1.OktaScopedToken) { o.Spec.Scopes = []string{"okta.users.manage"} })
 		authURL := waitForAuthorizationURL(t, f.obj)
-		status, page, _ := testenv.SignIn(authURL, userName, userPassword, false)
+		status, page, _ := oktadev.SignIn(authURL, userName, userPassword, false)
 		g.Expect(status).To(Equal(http.StatusBadRequest), page)
 		g.Expect(page).To(ContainSubstring("Okta did not grant the token"))
 		g.Expect(page).To(ContainSubstring("consent_required"))
@@ -640,7 +639,7 @@ func TestManualTriggers(t *testing.T) {
 
 		// The person takes a while to sign in.
 		f.step(2 * time.Minute)
-		status, page, err := testenv.SignIn(authURL, userName, userPassword, false)
+		status, page, err := oktadev.SignIn(authURL, userName, userPassword, false)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(status).To(Equal(http.StatusOK), page)
 		cur = waitForReady(t, f.obj)
@@ -714,7 +713,7 @@ func TestSpecChanges(t *testing.T) {
 		g.Expect(f.srv.TokenRequests()).To(Equal(base), "the old grant is not used for the new scopes")
 		g.Expect(f.refreshToken(g)).To(BeEmpty())
 
-		status, page, err := testenv.SignIn(get(g, f.obj).Status.AuthorizationURL, userName, userPassword, false)
+		status, page, err := oktadev.SignIn(get(g, f.obj).Status.AuthorizationURL, userName, userPassword, false)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(status).To(Equal(http.StatusOK), page)
 		cur = waitForReady(t, f.obj)

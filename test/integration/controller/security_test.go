@@ -42,10 +42,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/internal/operator"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
 )
 
 // hostileServer is a server a namespace user controls. It records every
@@ -447,7 +446,7 @@ func TestAllowedSubjects(t *testing.T) {
 	obj := f.newWebToken(func(o *v1.OktaScopedToken) { o.Spec.AllowedSubjects = []string{"*@example.com"} })
 	authURL := waitForAuthorizationURL(t, obj)
 
-	status, page, err := testenv.SignIn(authURL, eve, evePassword, false)
+	status, page, err := oktadev.SignIn(authURL, eve, evePassword, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(status).To(Equal(http.StatusForbidden), page)
 	g.Expect(page).To(ContainSubstring("You may not grant this token"))
@@ -460,7 +459,7 @@ func TestAllowedSubjects(t *testing.T) {
 	g.Expect(cur.Status.ExpiresAt).To(BeNil(), "nothing stored")
 	g.Expect(cur.Status.AuthorizationURL).To(Equal(authURL), "the same link stays")
 
-	status, page, err = testenv.SignIn(authURL, userName, userPassword, false)
+	status, page, err = oktadev.SignIn(authURL, userName, userPassword, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(status).To(Equal(http.StatusOK), page)
 	cur = waitForReady(t, obj)

@@ -23,7 +23,7 @@ import (
 
 	. "github.com/onsi/gomega"
 
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
 )
 
 // TestEverySampleApplies applies every file in config/samples with kubectl,

@@ -36,7 +36,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/testenv"
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
 )
 
 var env *testenv.Env

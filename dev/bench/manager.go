@@ -1,0 +1,408 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package bench
+
+// The manager runs as its own process, built from ./cmd, so that its memory
+// and CPU are its own and nothing of the benchmark's (the dev server, the
+// informer that watches for Ready) is counted against it.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/utils/clock"
+
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
+)
+
+// tokenController is the OktaScopedToken controller's name in
+// controller-runtime's metrics and logs.
+const tokenController = "oktascopedtoken"
+
+// The labels that name the controller in controller-runtime's metrics:
+// controller on its own, name on the work queue's.
+const (
+	labelController = "controller"
+	labelName       = "name"
+)
+
+// BuildManager builds the manager binary from the checkout's ./cmd into dir
+// and returns its path. It is built as the Dockerfile builds the image's:
+// static, without symbol tables or paths, so the memory measured is the
+// memory of what runs in a cluster (a binary with its symbols is larger, and
+// its start-up touches more of it).
+func BuildManager(ctx context.Context, dir string) (string, error) {
+	out := filepath.Join(dir, "manager")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Dir = testenv.RepoRoot()
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the manager: %w\n%s", err, msg)
+	}
+	return out, nil
+}
+
+// managerProcess is a running manager binary.
+type managerProcess struct {
+	cmd        *exec.Cmd
+	clock      clock.Clock // times the process: its start and the waits for it
+	started    time.Time
+	metricsURL string
+	logPath    string
+	logFile    *os.File
+	// workersStarted is closed when the OktaScopedToken controller logs
+	// "Starting workers": its caches have synced.
+	workersStarted chan struct{}
+	done           chan struct{}
+	waitErr        error
+	// scanned is done once the log scanner has read all output.
+	scanned sync.WaitGroup
+}
+
+// managerOptions are what one run of the manager needs.
+type managerOptions struct {
+	binary     string
+	kubeconfig string
+	logPath    string
+	// stateNamespace holds the state Secrets.
+	stateNamespace string
+	// extraArgs come after the benchmark's own flags.
+	extraArgs []string
+	// clock is the run's Config.Clock, which times the process.
+	clock clock.Clock
+}
+
+// managerArgs are the flags for a manager talking to an http:// dev server
+// on 127.0.0.1, with plain-HTTP metrics on metricsAddr and the probes off.
+// --okta-domains is passed when the binary has it (it limits where the
+// operator sends credentials, and Okta's own domains are its default).
+func managerArgs(help string, o managerOptions, metricsAddr, callbackAddr string) []string {
+	args := []string{
+		"--kubeconfig=" + o.kubeconfig,
+		"--state-namespace=" + o.stateNamespace,
+		"--callback-url=http://" + callbackAddr + "/callback",
+		"--callback-bind-address=" + callbackAddr,
+		"--health-probe-bind-address=0",
+		"--metrics-bind-address=" + metricsAddr,
+		"--metrics-secure=false",
+		"--allow-insecure-issuers",
+	}
+	if hasFlag(help, "okta-domains") {
+		args = append(args, "--okta-domains=127.0.0.1")
+	}
+	return append(args, o.extraArgs...)
+}
+
+// hasFlag says whether a Go flag usage text lists -name.
+func hasFlag(help, name string) bool {
+	for line := range strings.SplitSeq(help, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && strings.TrimLeft(f[0], "-") == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ManagerHasFlag says whether the manager binary lists --name in its
+// --help: a scenario can then tell a manager without a feature from one
+// where it fails.
+func ManagerHasFlag(ctx context.Context, binary, name string) bool {
+	return hasFlag(managerHelp(ctx, binary), name)
+}
+
+// managerHelp is the binary's --help text.
+func managerHelp(ctx context.Context, binary string) string {
+	// The flag package exits 0 on -help after printing usage to stderr.
+	out, _ := exec.CommandContext(ctx, binary, "--help").CombinedOutput()
+	return string(out)
+}
+
+// startManager starts the binary. Its log goes to o.logPath.
+func startManager(ctx context.Context, o managerOptions) (*managerProcess, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	metricsAddr, callbackAddr := ports[0], ports[1]
+	args := managerArgs(managerHelp(ctx, o.binary), o, metricsAddr, callbackAddr)
+	logFile, err := os.Create(o.logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(o.binary, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		_ = logFile.Close()
+		return nil, err
+	}
+	cmd.Stdout = logFile
+	m := &managerProcess{
+		cmd: cmd, metricsURL: "http://" + metricsAddr + "/metrics", logPath: o.logPath, logFile: logFile,
+		workersStarted: make(chan struct{}), done: make(chan struct{}), clock: o.clock,
+	}
+	m.started = m.clock.Now()
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return nil, fmt.Errorf("starting the manager: %w", err)
+	}
+	m.scanned.Add(1)
+	go m.scanLog(stderr)
+	go func() {
+		m.scanned.Wait()
+		m.waitErr = cmd.Wait()
+		close(m.done)
+	}()
+	return m, nil
+}
+
+// scanLog copies the manager's log to its file and watches for the
+// controller starting its workers.
+func (m *managerProcess) scanLog(r io.Reader) {
+	defer m.scanned.Done()
+	w := bufio.NewWriter(m.logFile)
+	defer func() { _ = w.Flush() }()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
+	signalled := false
+	for sc.Scan() {
+		line := sc.Text()
+		_, _ = w.WriteString(line + "\n")
+		if !signalled && strings.Contains(line, "Starting workers") && strings.Contains(line, tokenController) {
+			signalled = true
+			close(m.workersStarted)
+			_ = w.Flush()
+		}
+	}
+	_, _ = io.Copy(w, r)
+}
+
+// failure describes a manager that stopped on its own.
+func (m *managerProcess) failure() error {
+	select {
+	case <-m.done:
+		return fmt.Errorf("the manager exited (%v); its log: %s", m.waitErr, m.logPath)
+	default:
+		return nil
+	}
+}
+
+// waitForWorkers waits until the controller's caches have synced.
+func (m *managerProcess) waitForWorkers(ctx context.Context, timeout time.Duration) error {
+	timer := m.clock.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-m.workersStarted:
+		return nil
+	case <-m.done:
+		return m.failure()
+	case <-timer.C():
+		return fmt.Errorf("the manager did not start its workers within %s; its log: %s", timeout, m.logPath)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stop ends the manager (SIGTERM, then SIGKILL after ten seconds).
+func (m *managerProcess) stop() {
+	select {
+	case <-m.done:
+	default:
+		_ = m.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-m.done:
+		case <-m.clock.After(10 * time.Second):
+			_ = m.cmd.Process.Kill()
+			<-m.done
+		}
+	}
+	_ = m.logFile.Close()
+}
+
+// managerMetrics is one scrape of the manager's own metrics.
+type managerMetrics struct {
+	reconciles    float64
+	activeWorkers float64
+	queueDepth    float64
+}
+
+func (m *managerProcess) scrape(ctx context.Context) (managerMetrics, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.metricsURL, nil)
+	if err != nil {
+		return managerMetrics{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		if f := m.failure(); f != nil {
+			return managerMetrics{}, f
+		}
+		return managerMetrics{}, fmt.Errorf("scraping the manager's metrics: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	families, err := parseMetrics(resp.Body)
+	if err != nil {
+		return managerMetrics{}, fmt.Errorf("parsing the manager's metrics: %w", err)
+	}
+	return managerMetrics{
+		reconciles:    sumOf(families, "controller_runtime_reconcile_total", map[string]string{labelController: tokenController}),
+		activeWorkers: sumOf(families, "controller_runtime_active_workers", map[string]string{labelController: tokenController}),
+		queueDepth:    sumOf(families, "workqueue_depth", map[string]string{labelName: tokenController}),
+	}, nil
+}
+
+// settle waits until the manager has nothing left to do: an empty work
+// queue, no reconcile running and none finished for quiet. It returns the
+// last scrape and whether the manager settled before timeout (a manager
+// that never settles is reported, not fatal: its counts are still worth
+// seeing).
+func (m *managerProcess) settle(ctx context.Context, quiet, timeout time.Duration) (managerMetrics, bool, error) {
+	deadline := m.clock.Now().Add(timeout)
+	var last managerMetrics
+	lastChange := m.clock.Now()
+	for first := true; ; first = false {
+		cur, err := m.scrape(ctx)
+		if err != nil {
+			return last, false, err
+		}
+		if first || cur.reconciles != last.reconciles || cur.activeWorkers != 0 || cur.queueDepth != 0 {
+			lastChange = m.clock.Now()
+		}
+		last = cur
+		if m.clock.Since(lastChange) >= quiet {
+			return last, true, nil
+		}
+		if m.clock.Now().After(deadline) {
+			return last, false, nil
+		}
+		if err := sleepCtx(ctx, m.clock, 200*time.Millisecond); err != nil {
+			return last, false, err
+		}
+	}
+}
+
+// Memory of a process, from /proc/<pid>/status.
+type memory struct {
+	// rss is VmRSS, hwm VmHWM (the peak RSS), both in bytes.
+	rss, hwm uint64
+}
+
+func processMemory(pid int) (memory, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return memory{}, fmt.Errorf("reading the manager's memory: %w", err)
+	}
+	var out memory
+	for line := range strings.SplitSeq(string(data), "\n") {
+		key, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(value)
+		if len(f) != 2 || f[1] != "kB" {
+			continue
+		}
+		kb, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			continue
+		}
+		switch key {
+		case "VmRSS":
+			out.rss = kb * 1024
+		case "VmHWM":
+			out.hwm = kb * 1024
+		}
+	}
+	if out.rss == 0 {
+		return memory{}, errors.New("no VmRSS in /proc/<pid>/status")
+	}
+	return out, nil
+}
+
+// settledMemory waits until the process's RSS has moved by less than 1 MiB
+// for three seconds (the Go runtime keeps returning memory for a while
+// after the work stops), or for at most timeout, and returns it then. clk
+// times the wait.
+func settledMemory(ctx context.Context, clk clock.Clock, pid int, timeout time.Duration) (memory, error) {
+	const band = 1 << 20
+	deadline := clk.Now().Add(timeout)
+	ref, err := processMemory(pid)
+	if err != nil {
+		return memory{}, err
+	}
+	since := clk.Now()
+	for {
+		if err := sleepCtx(ctx, clk, 500*time.Millisecond); err != nil {
+			return ref, err
+		}
+		cur, err := processMemory(pid)
+		if err != nil {
+			return ref, err
+		}
+		if diff := int64(cur.rss) - int64(ref.rss); diff > band || diff < -band {
+			ref, since = cur, clk.Now()
+			continue
+		}
+		if clk.Since(since) >= 3*time.Second || clk.Now().After(deadline) {
+			return cur, nil
+		}
+	}
+}
+
+// freePorts reserves n loopback addresses and releases them for the
+// manager to bind.
+func freePorts(n int) ([]string, error) {
+	var out []string
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("finding a free port: %w", err)
+		}
+		listeners = append(listeners, l)
+		out = append(out, l.Addr().String())
+	}
+	return out, nil
+}
+
+// sleepCtx waits d by clk, or until ctx is done.
+func sleepCtx(ctx context.Context, clk clock.Clock, d time.Duration) error {
+	t := clk.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

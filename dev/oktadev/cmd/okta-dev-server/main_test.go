@@ -1,0 +1,245 @@
+/*
+Copyright 2026 The okta-token-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
+)
+
+func TestReadPublicKeys(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	privDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := jose.JSONWebKey{Key: key.Public(), KeyID: "k1", Use: "sig"}
+	private := jose.JSONWebKey{Key: key, KeyID: "k1", Use: "sig"}
+	jsonOf := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+
+	cases := map[string]struct {
+		content string
+		wantKid string
+		wantErr bool
+	}{
+		"JWKS":            {content: jsonOf(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{public}}), wantKid: "k1"},
+		"JWK":             {content: jsonOf(public), wantKid: "k1"},
+		"PEM public key":  {content: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))},
+		"private JWK":     {content: jsonOf(private), wantErr: true},
+		"private PEM key": {content: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER})), wantErr: true},
+		"nothing":         {content: "hello", wantErr: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "keys")
+			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			set, err := readPublicKeys(path)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error = %v, wantErr %v", err, tc.wantErr)
+			}
+			if tc.wantErr {
+				return
+			}
+			if len(set.Keys) != 1 || !set.Keys[0].IsPublic() {
+				t.Fatalf("got %d keys", len(set.Keys))
+			}
+			// A PEM key is named by its thumbprint, which is what a client
+			// puts in its assertion's kid.
+			if (tc.wantKid != "" && set.Keys[0].KeyID != tc.wantKid) || set.Keys[0].KeyID == "" {
+				t.Errorf("kid = %q", set.Keys[0].KeyID)
+			}
+		})
+	}
+}
+
+func TestRegisterFromFlags(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users")
+	if err := os.WriteFile(users, []byte("# people\nalice@example.com:a:b:c\n\nbob@example.com:pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseFlags([]string{
+		"--users-file", users, "--user", "carol@example.com:pw", "--fault", "503:2", "--scopes", "okta.logs.read",
+	}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(o.redirectURIs, defaultRedirectURIs) || o.serviceScopes != "okta.logs.read" {
+		t.Errorf("defaults: redirect URIs %v, service scopes %q", o.redirectURIs, o.serviceScopes)
+	}
+	srv, err := oktadev.New(oktadev.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := register(srv, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{oktadev.DemoUser, "carol@example.com", "alice@example.com", "bob@example.com"}
+	if !slices.Equal(r.users, want) {
+		t.Errorf("users %v, want %v", r.users, want)
+	}
+	if !slices.Equal(r.faults, []string{"503:2"}) {
+		t.Errorf("faults %v", r.faults)
+	}
+
+	for _, bad := range [][]string{
+		{"--user", "no-password"},
+		{"--fault", "teapot"},
+		{"--service-client", "0oa1"},
+		{"--service-client", "0oa1=" + filepath.Join(dir, "missing")},
+		{"--service-client-secret", "0oa1"},
+		{"--authorization-server", "a/b=x"},
+		{"--authorization-server", "default=okta.logs.read"},
+		{"--token-rate-limit", "-1"},
+	} {
+		o, err := parseFlags(bad, &bytes.Buffer{})
+		if err == nil {
+			var srv *oktadev.Server
+			srv, err = oktadev.New(oktadev.Config{RateLimitPerMinute: o.rateLimit, TokenRateLimitPerMinute: o.tokenRateLimit})
+			if err == nil {
+				_, err = register(srv, o)
+			}
+		}
+		if err == nil {
+			t.Errorf("%s accepted", strings.Join(bad, " "))
+		}
+	}
+}
+
+func TestRegisterCustomAuthorizationServers(t *testing.T) {
+	o, err := parseFlags([]string{
+		"--authorization-server", "default=logs:read, logs:write",
+		"--authorization-server", "aus1second0000000000",
+		"--service-client-secret", "0oasecretservice0001=s3cret=with=equals",
+		"--rate-limit", "100",
+	}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.tokenRateLimit != 100 {
+		t.Errorf("--token-rate-limit defaults to %d, want --rate-limit (100)", o.tokenRateLimit)
+	}
+	srv, err := oktadev.New(oktadev.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := register(srv, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []oktadev.AuthorizationServer{
+		{ID: "default", Scopes: []string{"logs:read", "logs:write"}},
+		{ID: "aus1second0000000000"},
+	}
+	if len(r.authorizationServers) != len(want) {
+		t.Fatalf("authorization servers %+v, want %+v", r.authorizationServers, want)
+	}
+	for i := range want {
+		if r.authorizationServers[i].ID != want[i].ID || !slices.Equal(r.authorizationServers[i].Scopes, want[i].Scopes) {
+			t.Errorf("authorization server %d = %+v, want %+v", i, r.authorizationServers[i], want[i])
+		}
+	}
+	if !slices.Equal(r.secretServiceClients, []string{"0oasecretservice0001"}) {
+		t.Errorf("secret service clients %v", r.secretServiceClients)
+	}
+
+	var banner bytes.Buffer
+	printBanner(&banner, srv, o, r)
+	for _, want := range []string{
+		srv.AuthorizationServerIssuer("default") + "  scopes: logs:read logs:write",
+		"0oasecretservice0001",
+		"100 per token endpoint",
+	} {
+		if !strings.Contains(banner.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner.String())
+		}
+	}
+	if strings.Contains(banner.String(), "s3cret") {
+		t.Error("the banner shows a service app's client secret")
+	}
+}
+
+// TestHelp keeps --help honest: it lists every flag, says what the server
+// serves, and every example in it parses.
+func TestHelp(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := parseFlags([]string{"--help"}, &out); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("--help: error %v, want flag.ErrHelp", err)
+	}
+	help := out.String()
+	for _, flagName := range []string{
+		"addr", "issuer", "access-token-ttl", "refresh-token-ttl", "refresh-grace-period", "rate-limit",
+		"token-rate-limit", "client-id", "client-secret", "client-auth-method", "redirect-uri", "scopes",
+		"service-scopes", "user", "users-file", "demo-user", "service-client", "service-client-secret",
+		"authorization-server", "fault", "log-format",
+	} {
+		if !strings.Contains(help, "  -"+flagName+" ") && !strings.Contains(help, "  -"+flagName+"\n") {
+			t.Errorf("--help does not list -%s", flagName)
+		}
+	}
+	for _, want := range []string{"/oauth2/{id}/v1/", "/admin/rate-limits", "/admin/faults", "private_key_jwt"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("--help does not mention %s", want)
+		}
+	}
+	examples := 0
+	for line := range strings.SplitSeq(help, "\n") {
+		args, ok := strings.CutPrefix(strings.TrimSpace(line), "okta-dev-server ")
+		if !ok || strings.HasPrefix(args, "[flags]") {
+			continue
+		}
+		examples++
+		if _, err := parseFlags(strings.Fields(args), &bytes.Buffer{}); err != nil {
+			t.Errorf("example %q does not parse: %v", line, err)
+		}
+	}
+	if examples < 3 {
+		t.Errorf("found %d examples in --help, want at least 3", examples)
+	}
+}
