@@ -49,13 +49,18 @@ manifests: controller-gen ## Generate ClusterRole, Role and CustomResourceDefini
 generate: controller-gen ## Generate DeepCopy, DeepCopyInto and DeepCopyObject implementations.
 	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt",year=$(YEAR) paths="./api/..."
 
+# HELM_DOCS writes the chart's README.md from README.md.gotmpl and the
+# comments in values.yaml; charts/values_doc_test.go runs the same command with
+# --dry-run to check the README and that every value is documented.
+HELM_DOCS ?= go run github.com/norwoodj/helm-docs/cmd/helm-docs@$(HELM_DOCS_VERSION)
+HELM_DOCS_FLAGS = --sort-values-order file --log-level warning
 .PHONY: helm-docs
-helm-docs: ## Write the values table of the chart's README.md from the comments in its values.yaml.
-	go run ./hack/helm-docs -chart "$(CHART_DIR)"
+helm-docs: ## Write the chart's README.md, values table included, from README.md.gotmpl and the comments in values.yaml (helm-docs).
+	$(HELM_DOCS) --chart-search-root "$(CHART_DIR)" $(HELM_DOCS_FLAGS)
 
 .PHONY: helm-lint
 helm-lint: ## Lint the Helm chart (helm lint --strict through the Helm Go SDK), check its schema and README.
-	go test -count=1 ./charts/... ./hack/helm-docs/...
+	go test -count=1 ./charts/...
 
 .PHONY: fmt
 fmt: ## Run go fmt against code.
@@ -171,6 +176,7 @@ GOLANGCI_LINT = $(LOCALBIN)/golangci-lint
 KUSTOMIZE_VERSION ?= v5.8.1
 CONTROLLER_TOOLS_VERSION ?= v0.22.0
 GOLANGCI_LINT_VERSION ?= v2.13.1
+HELM_DOCS_VERSION ?= v1.14.2
 
 .PHONY: control-plane
 control-plane: ## Build kube-apiserver, etcd and kubectl from source into bin/k8s/ (cached; about 6 minutes the first time).

@@ -26,9 +26,9 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/lint/support"
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart/common"
+	"helm.sh/helm/v4/pkg/chart/v2/lint/support"
 	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -109,13 +109,13 @@ func TestLint(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no ci/*-values.yaml in %s (%v)", charts.Dir(), err)
 	}
-	kv, err := chartutil.ParseKubeVersion(charts.KubeVersion)
+	kv, err := common.ParseKubeVersion(charts.KubeVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			values, err := chartutil.ReadValuesFile(file)
+			values, err := common.ReadValuesFile(file)
 			if err != nil {
 				t.Fatal(err)
 			}

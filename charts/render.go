@@ -21,14 +21,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"runtime"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart/common"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/release"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
@@ -83,15 +85,16 @@ func Render(r Release) (*Rendering, error) {
 	if err != nil {
 		return nil, err
 	}
-	kv, err := chartutil.ParseKubeVersion(KubeVersion)
+	kv, err := common.ParseKubeVersion(KubeVersion)
 	if err != nil {
 		return nil, err
 	}
-	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
+	install := action.NewInstall(action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler)))
 	install.ReleaseName = r.Name
 	install.Namespace = r.Namespace
-	install.DryRun = true
-	install.ClientOnly = true
+	// A client-side dry run is what `helm template` does: nothing reaches a
+	// cluster, and the capabilities are Helm's defaults with KubeVersion.
+	install.DryRunStrategy = action.DryRunClient
 	install.Replace = true
 	install.IncludeCRDs = true
 	install.KubeVersion = kv
@@ -103,11 +106,16 @@ func Render(r Release) (*Rendering, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rendering the chart as release %s/%s: %w", r.Namespace, r.Name, err)
 	}
-	objs, err := DecodeObjects([]byte(rel.Manifest))
+	acc, err := release.NewAccessor(rel)
+	if err != nil {
+		return nil, fmt.Errorf("reading the rendered release: %w", err)
+	}
+	manifest := acc.Manifest()
+	objs, err := DecodeObjects([]byte(manifest))
 	if err != nil {
 		return nil, fmt.Errorf("reading the rendered manifest: %w", err)
 	}
-	return &Rendering{Manifest: rel.Manifest, Objects: objs, Notes: rel.Info.Notes}, nil
+	return &Rendering{Manifest: manifest, Objects: objs, Notes: acc.Notes()}, nil
 }
 
 // DecodeObjects splits a multi-document YAML stream into objects, skipping

@@ -38,20 +38,19 @@ import (
 
 // credentials reads the client secret or private key, once per pass. It is
 // a live read: the cache does not hold the user's Secrets' data.
-func (run *reconcileRun) credentials(ctx context.Context) (*creds.Credentials, *outcome, error) {
+func (run *reconcileRun) credentials(ctx context.Context) (*creds.Credentials, outcome, error) {
 	if run.creds != nil {
-		return run.creds, nil, nil
+		return run.creds, outcome{}, nil
 	}
 	c, err := creds.Load(ctx, run.r.APIReader, run.obj, run.r.SecretPolicy)
 	if ce, ok := errors.AsType[*creds.Error](err); ok {
-		o := stallOutcome(ce.Reason, ce.Message)
-		return nil, &o, nil
+		return nil, stallOutcome(ce.Reason, ce.Message), nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, outcome{}, err
 	}
 	run.creds = &c
-	return run.creds, nil, nil
+	return run.creds, outcome{}, nil
 }
 
 // credentialsVersion is the resourceVersion of the referenced credentials
@@ -83,32 +82,28 @@ func credentialsRef(obj *v1.OktaScopedToken) string {
 }
 
 // discover finds the authorization server's endpoints, once per pass.
-func (run *reconcileRun) discover(ctx context.Context) (*okta.Endpoints, *outcome) {
+func (run *reconcileRun) discover(ctx context.Context) (*okta.Endpoints, outcome) {
 	if run.endpoints != nil {
-		return run.endpoints, nil
+		return run.endpoints, outcome{}
 	}
 	ep, err := run.r.Discovery.Discover(ctx, run.obj.Spec.OktaDomain, run.obj.Spec.AuthorizationServerID)
 	if insecure, ok := errors.AsType[*okta.InsecureIssuerError](err); ok {
-		o := stallOutcome(v1.ReasonInsecureIssuer, insecure.Error())
-		return nil, &o
+		return nil, stallOutcome(v1.ReasonInsecureIssuer, insecure.Error())
 	}
 	if notAllowed, ok := errors.AsType[*okta.DomainNotAllowedError](err); ok {
-		o := stallOutcome(v1.ReasonDomainNotAllowed, "spec.oktaDomain: "+notAllowed.Error())
-		return nil, &o
+		return nil, stallOutcome(v1.ReasonDomainNotAllowed, "spec.oktaDomain: "+notAllowed.Error())
 	}
 	if okta.ClassOf(err) == okta.Busy {
-		o := busyOutcome(run.now)
-		return nil, &o
+		return nil, busyOutcome(run.now)
 	}
 	if err != nil {
 		// A discovery failure is a failed attempt like any other: it
 		// counts in the backoff, so a broken domain is not asked again on
 		// every pass.
-		o := run.failed(ctx, failure{reason: v1.ReasonDiscoveryFailed, message: fmt.Sprintf(
+		return nil, run.failed(ctx, failure{reason: v1.ReasonDiscoveryFailed, message: fmt.Sprintf(
 			"cannot read the authorization server's metadata "+
 				"(check spec.oktaDomain and authorizationServerID): %v", err)})
-		return nil, &o
 	}
 	run.endpoints = &ep
-	return run.endpoints, nil
+	return run.endpoints, outcome{}
 }

@@ -15,27 +15,36 @@ limitations under the License.
 */
 
 // Package controllers holds the OktaScopedToken reconciler: one reconciler,
-// split by concern.
+// split by concern. A pass is a list of steps (reconciler.go); each step
+// returns an outcome and never writes a condition; summarize turns the
+// pass's outcome into conditions and the requeue; status is patched once.
+// Deletion is a pass like the others, with its own steps.
 //
-//   - reconciler.go: the reconciler, its RBAC, one pass as a list of steps
-//     for each grant type, and how a pass reads and writes its Secrets.
-//   - outcome.go, status.go: what a step can end in, and the one function
-//     that turns it into Ready, Reconciling and Stalled and the requeue.
-//   - credentials.go: the app's credentials and the authorization server's
-//     endpoints, read at most once per pass.
-//   - token.go: when a token is due, and asking Okta for it.
-//   - signin.go: the sign-in link a person opens (AuthorizationCode).
-//   - statesecret.go: the state Secret, where an AuthorizationCode
-//     resource's grant is kept.
-//   - tokensecret.go: the Secret pods mount.
-//   - finalize.go: the finalizer, revocation on delete, and retiring the
-//     state Secret of a ClientCredentials resource made by an earlier
-//     version.
-//   - events.go: Events, each also logged.
+// The files, from the pass down to what the steps share:
+//
+//   - reconciler.go: the reconciler, its RBAC, the steps of each kind of
+//     pass (AuthorizationCode, ClientCredentials, deletion), and how a pass
+//     reads and writes its objects.
+//   - status.go: summarize (a pure function, table-tested) and the status
+//     patch.
+//   - outcome.go: what a step can end in, and how messages name things.
+//   - the steps, in the order a pass runs them: statesecret.go (the state
+//     Secret, AuthorizationCode), signin.go (the grant kept and the sign-in
+//     link a person opens), token.go (is a token due, and asking Okta for it,
+//     inside the org's budget), tokensecret.go (the Secret pods mount),
+//     restart.go (rollout restarts), legacy.go (the state an earlier version
+//     kept for ClientCredentials), finalize.go (the finalizer and the
+//     deletion steps).
+//   - what several steps share: credentials.go (the app's credentials and
+//     the authorization server's endpoints, read at most once per pass),
+//     failures.go (what a failed attempt leaves in status), revoke.go
+//     (revoking a grant where it was made), events.go (Events, each also
+//     logged), memory.go (what the reconciler keeps in memory: caches that
+//     may be lost at any time without harm, and the write ledger).
 //   - setup.go: what is watched, and which events are worth a pass.
-//   - memory.go: what the reconciler keeps in memory — caches that may be
-//     lost at any time without harm.
 //
-// Timing decisions are pure functions in internal/policy; the OAuth protocol
-// is in internal/okta; the state Secret's layout is in internal/state.
+// Decisions are pure functions elsewhere: when a token is due and when a
+// retry may go in internal/policy, the state Secret's transitions in
+// internal/state, the budget's order in internal/budget; the OAuth protocol
+// is internal/okta's.
 package controllers

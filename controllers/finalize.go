@@ -18,14 +18,9 @@ package controllers
 
 // Deleting: an AuthorizationCode resource's grant is revoked at Okta (when
 // spec.revokeOnDelete) and its state Secret deleted before the finalizer
-// lets it go. The token Secret goes with its owner through garbage
-// collection.
-//
-// A ClientCredentials resource has no refresh token to protect and nothing
-// to revoke, so it has neither a state Secret nor a finalizer; one made by an
-// earlier version still has both, and they are retired here: the grant moves
-// into the token Secret's annotations (no new token is requested), then the
-// state Secret is deleted and the finalizer removed.
+// lets it go: the steps of a deletion pass, which ends through summarize
+// like any other. The token Secret goes with its owner through garbage
+// collection. A ClientCredentials resource has no finalizer (legacy.go).
 
 import (
 	"context"
@@ -36,16 +31,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/budget"
-	"github.com/okta-token-operator/okta-token-operator/internal/creds"
 	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
-	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
@@ -70,168 +61,92 @@ func (run *reconcileRun) ensureFinalizer(ctx context.Context) (outcome, error) {
 	return outcome{}, nil
 }
 
-// finalize revokes the grant when asked, deletes the state Secret and lets
-// the resource go. Revocation is tried a bounded number of times.
-func (r *OktaScopedTokenReconciler) finalize(ctx context.Context, obj *v1.OktaScopedToken) (ctrl.Result, error) {
-	key := client.ObjectKeyFromObject(obj)
-	if !controllerutil.ContainsFinalizer(obj, v1.Finalizer) {
-		return ctrl.Result{}, nil
-	}
-	// Read live: the refresh token to revoke must be the current one.
-	s := &corev1.Secret{}
-	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: r.StateNamespace, Name: state.SecretName(key)}, s)
-	if err != nil && !apierrors.IsNotFound(err) {
-		return ctrl.Result{}, fmt.Errorf("reading the state Secret: %w", err)
-	}
-	if err == nil && state.OwnerUID(s) != "" && state.OwnerUID(s) != obj.UID {
-		if owner, _ := state.Owner(s); owner != key {
-			// Another resource's state under a shortened name: not ours
-			// to revoke or delete.
-			err = apierrors.NewNotFound(corev1.Resource("secrets"), s.Name)
-		}
-	}
-	if err == nil {
-		st := state.Decode(s)
-		g := st.Grant
-		revoke := obj.Spec.RevokeOnDelete == nil || *obj.Spec.RevokeOnDelete
-		if revoke && g != nil && g.RefreshToken != "" && obj.Spec.GrantType == v1.GrantAuthorizationCode {
-			err := r.revokeGrant(ctx, obj, g)
-			if wait, ok := errors.AsType[*waitForBudget](err); ok {
-				return ctrl.Result{RequeueAfter: max(wait.at.Sub(r.Clock.Now()), time.Millisecond),
-					Priority: new(slotPriority)}, nil
-			}
-			if err != nil {
-				st.RevokeAttempts++
-				if st.RevokeAttempts < maxRevokeAttempts {
-					log.FromContext(ctx).Info("revoking the refresh token failed; retrying",
-						"attempt", st.RevokeAttempts, "error", err.Error())
-					state.Encode(st, s)
-					if err := r.Update(ctx, s); err != nil {
-						return ctrl.Result{}, fmt.Errorf("recording the failed revocation: %w", err)
-					}
-					return ctrl.Result{RequeueAfter: time.Duration(st.RevokeAttempts) * 2 * time.Second,
-						Priority: new(normalPriority)}, nil
-				}
-				r.eventf(obj, corev1.EventTypeWarning, v1.ReasonRevocationFailed,
-					"could not revoke the refresh token at Okta after %d attempts (%v); "+
-						"revoke the app's grants in the Okta Admin Console if needed", st.RevokeAttempts, err)
-			} else {
-				r.eventf(obj, corev1.EventTypeNormal, v1.ReasonRevoked, "the refresh token was revoked at Okta")
-			}
-		}
-		if err := r.Delete(ctx, s); client.IgnoreNotFound(err) != nil {
-			return ctrl.Result{}, fmt.Errorf("deleting the state Secret: %w", err)
-		}
-	}
-	r.mem.forget(key)
-	metrics.Forget(obj.Namespace, obj.Name)
-	controllerutil.RemoveFinalizer(obj, v1.Finalizer)
-	if err := r.Update(ctx, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	return ctrl.Result{}, nil
-}
-
-// revokeGrant revokes a grant's refresh token where the grant was obtained,
-// whatever the spec says now: a spec pointed at another domain must not
-// make the operator send the refresh token (or the client secret) there.
-// The issuer must still be one the operator may talk to.
-func (r *OktaScopedTokenReconciler) revokeGrant(ctx context.Context, obj *v1.OktaScopedToken, g *state.Grant) error {
-	if r.Budget != nil && g.Issuer != "" {
-		// A revocation spends the org's budget like a token request.
-		if at, ok := r.Budget.Take(budget.Org(g.Issuer), client.ObjectKeyFromObject(obj).String(), budget.Early); !ok {
-			return &waitForBudget{at: at}
-		}
-	}
-	if g.ClientID != "" && g.ClientID != obj.Spec.ClientID {
-		// The spec's client secret is another app's: it must not be sent to
-		// this grant's org, and would not be accepted there.
-		return fmt.Errorf("the grant belongs to the app %s, which the spec no longer names, "+
-			"so its secret is not at hand", g.ClientID)
-	}
-	c, err := creds.Load(ctx, r.APIReader, obj, r.SecretPolicy)
-	if err != nil {
-		return err
-	}
-	endpoint, clientID := g.RevocationEndpoint, g.ClientID
-	if g.Issuer == "" {
-		// A grant stored before grants were bound (state format 1): its
-		// issuer is the spec's only while the spec still describes it.
-		if g.Fingerprint != state.Fingerprint(obj.Spec) {
-			return fmt.Errorf("the grant was made for another domain or client than the spec names now, " +
-				"and where it was made was not recorded")
-		}
-		ep, err := r.Discovery.Discover(ctx, obj.Spec.OktaDomain, obj.Spec.AuthorizationServerID)
-		if err != nil {
-			return err
-		}
-		endpoint, clientID = ep.RevocationEndpoint, obj.Spec.ClientID
-	}
-	if err := r.Discovery.Domains.CheckURL(endpoint, r.Discovery.AllowInsecure); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	app := *c.App
-	app.ID = clientID
-	return r.Okta.Revoke(ctx, okta.Endpoints{Issuer: g.Issuer, RevocationEndpoint: endpoint}, app,
-		g.RefreshToken, "refresh_token")
-}
-
-// waitForBudget says a request must wait for its slot in the org's budget.
-type waitForBudget struct{ at time.Time }
-
-func (w *waitForBudget) Error() string {
-	return "waiting for a share of the Okta org's rate limit until " + w.at.UTC().Format(time.RFC3339)
-}
-
-// adoptLegacyState takes the grant of a ClientCredentials resource from the
-// state Secret an earlier version kept, when the token Secret does not
-// describe it yet: the upgrade then requests no new token.
-func (run *reconcileRun) adoptLegacyState(ctx context.Context) (outcome, error) {
+// loadStateForDeletion reads the state Secret live: the refresh token to
+// revoke must be the current one. A resource without the finalizer has
+// nothing to clean up; another resource's state (a name that shortened to
+// the same Secret name) is not this one's to revoke or delete.
+func (run *reconcileRun) loadStateForDeletion(ctx context.Context) (outcome, error) {
 	if !controllerutil.ContainsFinalizer(run.obj, v1.Finalizer) {
-		return outcome{}, nil
+		run.gone = true
+		return outcome{halt: true}, nil
 	}
-	s, err := run.r.cachedSecret(ctx, run.r.StateNamespace, state.SecretName(run.key))
-	if err != nil {
+	s := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: run.r.StateNamespace, Name: state.SecretName(run.key)}
+	if err := run.r.APIReader.Get(ctx, key, s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return outcome{}, nil
+		}
 		return outcome{}, fmt.Errorf("reading the state Secret: %w", err)
 	}
-	run.legacy = s
-	if s == nil || run.state.Grant != nil {
+	if uid := state.OwnerUID(s); uid != "" && uid != run.obj.UID {
+		if owner, _ := state.Owner(s); owner != run.key {
+			return outcome{}, nil
+		}
+	}
+	run.useState(s)
+	return outcome{}, nil
+}
+
+// revokeOnDelete revokes the grant at Okta when spec.revokeOnDelete asks
+// (the default), at most maxRevokeAttempts times: deletion never hangs on
+// an unreachable Okta.
+func (run *reconcileRun) revokeOnDelete(ctx context.Context) (outcome, error) {
+	g := run.state.Grant
+	revoke := run.obj.Spec.RevokeOnDelete == nil || *run.obj.Spec.RevokeOnDelete
+	if run.stateSecret == nil || !revoke || g == nil || g.RefreshToken == "" ||
+		run.obj.Spec.GrantType != v1.GrantAuthorizationCode {
 		return outcome{}, nil
 	}
-	legacy := state.Decode(s)
-	if g := legacy.Grant; g.HasToken() {
-		g.IssuedAt, g.Expiry = g.IssuedAt.Truncate(time.Second), g.Expiry.Truncate(time.Second)
-		g.RefreshToken = ""
-		// The earlier version kept the count in status only.
-		g.Rotations = max(g.Rotations, run.obj.Status.Rotations)
-		run.state = state.State{Grant: g, RenewHandled: legacy.RenewHandled, Format: state.Format}
+	err := run.r.revokeGrant(ctx, run.obj, g)
+	if wait, ok := errors.AsType[*waitForBudget](err); ok {
+		o := waitOutcome(v1.ReasonWaitingForRateLimit, "the resource is being deleted; its grant is revoked first, "+
+			wait.Error(), wait.at)
+		o.halt = true
+		return o, nil
+	}
+	if err == nil {
+		run.event(corev1.EventTypeNormal, v1.ReasonRevoked, "the refresh token was revoked at Okta")
+		return outcome{}, nil
+	}
+	next := run.state.RevokeFailed()
+	if next.RevokeAttempts < maxRevokeAttempts {
+		log.FromContext(ctx).Info("revoking the refresh token failed; retrying",
+			"attempt", next.RevokeAttempts, "error", err.Error())
+		if err := run.saveState(ctx, next); err != nil {
+			return outcome{}, fmt.Errorf("recording the failed revocation: %w", err)
+		}
+		o := retryOutcome(v1.ReasonRevocationFailed, fmt.Sprintf(
+			"the resource is being deleted; revoking its refresh token at Okta failed (attempt %d of %d): %v",
+			next.RevokeAttempts, maxRevokeAttempts, err), run.now.Add(time.Duration(next.RevokeAttempts)*2*time.Second))
+		o.halt = true
+		return o, nil
+	}
+	run.event(corev1.EventTypeWarning, v1.ReasonRevocationFailed,
+		"could not revoke the refresh token at Okta after %d attempts (%v); "+
+			"revoke the app's grants in the Okta Admin Console if needed", next.RevokeAttempts, err)
+	return outcome{}, nil
+}
+
+// deleteState deletes the state Secret.
+func (run *reconcileRun) deleteState(ctx context.Context) (outcome, error) {
+	if run.stateSecret == nil {
+		return outcome{}, nil
+	}
+	if err := run.r.Delete(ctx, run.stateSecret); client.IgnoreNotFound(err) != nil {
+		return outcome{}, fmt.Errorf("deleting the state Secret: %w", err)
 	}
 	return outcome{}, nil
 }
 
-// retireLegacyState deletes the state Secret and removes the finalizer of a
-// ClientCredentials resource, once its token Secret holds the grant.
-func (run *reconcileRun) retireLegacyState(ctx context.Context) (outcome, error) {
-	if !controllerutil.ContainsFinalizer(run.obj, v1.Finalizer) {
-		return outcome{}, nil
-	}
-	if run.state.Grant.HasToken() && (run.tokenSecret == nil || state.DecodeTokenSecret(run.tokenSecret).Grant == nil) {
-		// The grant is not in the token Secret yet (its write failed):
-		// keep the state Secret until it is.
-		return outcome{}, nil
-	}
-	if run.legacy != nil {
-		if err := run.r.Delete(ctx, run.legacy); client.IgnoreNotFound(err) != nil {
-			return outcome{}, fmt.Errorf("deleting the state Secret an earlier version kept: %w", err)
-		}
-	}
-	status := run.obj.Status.DeepCopy()
+// releaseResource forgets the resource and removes the finalizer, letting
+// it go. The token Secret goes with its owner through garbage collection.
+func (run *reconcileRun) releaseResource(ctx context.Context) (outcome, error) {
+	run.r.mem.forget(run.key)
+	metrics.Forget(run.obj.Namespace, run.obj.Name)
 	controllerutil.RemoveFinalizer(run.obj, v1.Finalizer)
-	if err := run.write(kindToken, run.obj, func() error { return run.r.Update(ctx, run.obj) }); err != nil {
-		return outcome{}, fmt.Errorf("removing the finalizer an earlier version added: %w", err)
+	if err := run.r.Update(ctx, run.obj); err != nil {
+		return outcome{}, client.IgnoreNotFound(err)
 	}
-	run.obj.Status = *status
+	run.gone = true
 	return outcome{}, nil
 }

@@ -32,6 +32,12 @@ import (
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
+// Kinds in the write ledger.
+const (
+	kindToken  = "OktaScopedToken"
+	kindSecret = "Secret"
+)
+
 // writeLedger remembers the resourceVersion of each object this process
 // wrote, so the watch event its own write causes does not cost a pass. The
 // event may arrive before the write's answer: while a write is in flight,

@@ -5,7 +5,7 @@ Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
 You may obtain a copy of the License at
 
-    http://www.apache.org/licenses/LICENSE-2.0
+	http://www.apache.org/licenses/LICENSE-2.0
 
 Unless required by applicable law or agreed to in writing, software
 distributed under the License is distributed on an "AS IS" BASIS,
@@ -13,10 +13,20 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
-
 package controllers
 
-import "time"
+// What a step can end in. Steps never write conditions: each returns an
+// outcome, and summarize (status.go) turns the pass's outcomes into
+// conditions and the requeue. The zero outcome, proceed, is the one
+// encoding of "nothing to report".
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
 // outcomeKind is how a pass ends, as far as the user is concerned.
 type outcomeKind int
@@ -41,18 +51,34 @@ const (
 	waiting
 )
 
-// outcome is what a step ends in. Steps never write conditions: summarize
-// turns the pass's outcome into conditions and the requeue.
+// outcome is what a step ends in.
 type outcome struct {
 	kind    outcomeKind
 	reason  string
 	message string
 	// at is when something is next due: the next attempt, the sign-in
-	// link's expiry, the end of a wait.
+	// link's expiry, the end of a wait. A proceed outcome may carry one
+	// too: something a later pass must do (a restart held back).
 	at time.Time
 	// halt stops the pass: the steps after this one must not run.
 	halt bool
+	// rollout is the RolloutRestarted condition a step reports, whatever
+	// the pass's outcome (nil: the step says nothing of it).
+	rollout *conditionReport
 }
+
+// conditionReport is a condition a step reports beside the pass's outcome.
+type conditionReport struct {
+	// remove takes the condition away (no restart targets any more).
+	remove  bool
+	status  metav1.ConditionStatus
+	reason  string
+	message string
+}
+
+// reports says whether the outcome is the pass's to report: anything but
+// proceed.
+func (o outcome) reports() bool { return o.kind != proceed }
 
 func signInOutcome(reason, message string, linkExpiry time.Time) outcome {
 	return outcome{kind: signInRequired, reason: reason, message: message, at: linkExpiry}
@@ -82,4 +108,37 @@ const busyRetry = 2 * time.Second
 // and the resource is tried again shortly.
 func busyOutcome(now time.Time) outcome {
 	return backoffOutcome(now.Add(busyRetry))
+}
+
+// How outcomes' messages name things.
+
+// joinScopes writes scopes space-separated, the way OAuth 2.0 writes a scope
+// parameter (RFC 6749 section 3.3).
+func joinScopes(s []string) string {
+	return strings.Join(s, " ")
+}
+
+// orNone lists names, or says there are none.
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+// roundUpToMinute is how a time far enough ahead is written in a message
+// that passes repeat: to the minute, so status stays the same across them.
+func roundUpToMinute(t time.Time) time.Time {
+	if r := t.Truncate(time.Minute); !r.Equal(t) {
+		return r.Add(time.Minute)
+	}
+	return t
+}
+
+// earliest is the first of times, zero when there are none.
+func earliest(times []time.Time) time.Time {
+	if len(times) == 0 {
+		return time.Time{}
+	}
+	return slices.MinFunc(times, func(a, b time.Time) int { return a.Compare(b) })
 }

@@ -40,8 +40,6 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -119,16 +117,17 @@ func (r *OktaScopedTokenReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, obj)
-	}
 	r.mem.freshStatus(obj)
 	run := &reconcileRun{r: r, obj: obj, key: req.NamespacedName, now: r.Clock.Now()}
 	var steps []step
-	if obj.Spec.GrantType == v1.GrantClientCredentials {
+	switch {
+	case !obj.DeletionTimestamp.IsZero():
+		run.deleting = true
+		steps = []step{run.loadStateForDeletion, run.revokeOnDelete, run.deleteState, run.releaseResource}
+	case obj.Spec.GrantType == v1.GrantClientCredentials:
 		steps = []step{run.loadTokenSecret, run.adoptLegacyState, run.obtainToken, run.publishToken,
 			run.restartWorkloads, run.retireLegacyState}
-	} else {
+	default:
 		steps = []step{run.ensureFinalizer, run.loadState, run.persistUnpersisted, run.dropMismatchedGrant,
 			run.obtainToken, run.ensureSignIn, run.publishToken, run.restartWorkloads}
 	}
@@ -164,46 +163,56 @@ type reconcileRun struct {
 	endpoints *okta.Endpoints
 	// newToken is set when this pass obtained a token.
 	newToken bool
-	// requeue holds times something is due that no outcome reports.
-	requeue []time.Time
-}
-
-// requeueAt asks for a pass at t, whatever the outcome.
-func (run *reconcileRun) requeueAt(t time.Time) {
-	run.requeue = append(run.requeue, t)
+	// deleting: the pass is the finalizer's; gone, once it let the
+	// resource go (there is no status left to patch).
+	deleting, gone bool
 }
 
 // run runs the steps in order. The first outcome that reports something is
 // the pass's; the steps after it still run (a failing rotation must not stop
-// the current token from being published). Status is patched once, at the
-// end, and only when it changed.
-func (run *reconcileRun) run(ctx context.Context, steps []step) (result ctrl.Result, err error) {
+// the current token from being published), unless it halts the pass. The
+// times and the restart condition that proceeding steps report are kept
+// too. summarize turns it all into conditions and the requeue, and status is
+// patched once, at the end, only when it changed.
+func (run *reconcileRun) run(ctx context.Context, steps []step) (ctrl.Result, error) {
 	run.before = run.obj.Status.DeepCopy()
 	var final outcome
+	var requeue []time.Time
+	var rollout *conditionReport
+	var err error
 	for _, s := range steps {
 		o, stepErr := s(ctx)
 		if stepErr != nil {
 			err = stepErr
 			break
 		}
-		if final.kind == proceed {
+		if o.rollout != nil {
+			rollout = o.rollout
+		}
+		switch {
+		case o.reports() && !final.reports():
 			final = o
+		case !o.reports() && !o.at.IsZero():
+			// Something a later pass must do; nothing to report now.
+			requeue = append(requeue, o.at)
 		}
 		if o.halt {
 			break
 		}
 	}
-	if err == nil {
-		result = run.summarize(final)
-	} else if meta.FindStatusCondition(run.obj.Status.Conditions, v1.ConditionReady) == nil {
-		// Ready is always present, also before the first pass succeeds.
-		run.setReady(metav1.ConditionUnknown, v1.ReasonProgressing, "retrying after an error: "+err.Error())
+	st := &run.obj.Status
+	sum := summarize(final, observed{
+		now: run.now, generation: run.obj.Generation, grant: run.state.Grant, renewalTime: st.RenewalTime,
+		conditions: st.Conditions, requeue: requeue, rollout: rollout, deleting: run.deleting, err: err,
+	})
+	st.Conditions = sum.conditions
+	if !run.gone {
+		if patchErr := run.patchStatus(ctx); patchErr != nil {
+			err = errors.Join(err, patchErr)
+		}
+		metrics.Observe(run.obj)
 	}
-	if patchErr := run.patchStatus(ctx); patchErr != nil {
-		err = errors.Join(err, patchErr)
-	}
-	metrics.Observe(run.obj)
-	return result, err
+	return sum.result, err
 }
 
 // cachedSecret reads a managed Secret from the cache, nil when missing.

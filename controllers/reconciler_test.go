@@ -23,6 +23,9 @@ package controllers
 
 import (
 	"context"
+	"errors"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -155,11 +158,9 @@ func TestSummarize(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			obj := testResource()
-			run, _, _ := testRun(t, obj)
-			run.state.Grant = tc.grant
-			res := run.summarize(tc.outcome)
-			st := obj.Status
+			sum := summarize(tc.outcome, observed{now: now, generation: 1, grant: tc.grant})
+			res := sum.result
+			st := v1.OktaScopedTokenStatus{Conditions: sum.conditions}
 			ready := meta.FindStatusCondition(st.Conditions, v1.ConditionReady)
 			if ready == nil || string(ready.Status) != tc.want.ready || ready.Reason != tc.want.readyReason {
 				t.Fatalf("Ready = %+v, want %s/%s", ready, tc.want.ready, tc.want.readyReason)
@@ -197,11 +198,12 @@ func TestBackingOffKeepsTheLastFailure(t *testing.T) {
 	for name, grant := range map[string]*state.Grant{"token valid": validGrant(), "token expired meanwhile": expiredGrant()} {
 		t.Run(name, func(t *testing.T) {
 			obj := testResource()
-			run, _, _ := testRun(t, obj)
-			run.state.Grant = validGrant()
-			run.summarize(retryOutcome(v1.ReasonTokenRequestFailed, "Okta answered HTTP 503", now.Add(time.Minute)))
-			run.state.Grant = grant
-			res := run.summarize(backoffOutcome(now.Add(time.Minute)))
+			failed := summarize(retryOutcome(v1.ReasonTokenRequestFailed, "Okta answered HTTP 503", now.Add(time.Minute)),
+				observed{now: now, generation: 1, grant: validGrant()})
+			sum := summarize(backoffOutcome(now.Add(time.Minute)),
+				observed{now: now, generation: 1, grant: grant, conditions: failed.conditions})
+			obj.Status.Conditions = sum.conditions
+			res := sum.result
 			if c := meta.FindStatusCondition(obj.Status.Conditions, v1.ConditionReconciling); c == nil ||
 				c.Reason != v1.ReasonTokenRequestFailed {
 				t.Fatalf("Reconciling = %+v: the failure must still be reported", c)
@@ -232,7 +234,7 @@ func TestFailuresAreEventsOnTransitions(t *testing.T) {
 		run.obj = obj
 		run.before = obj.Status.DeepCopy()
 		o := run.failed(context.Background(), failure{reason: reason, message: "attempt " + string(rune('1'+i))})
-		run.summarize(o)
+		obj.Status.Conditions = summarize(o, observed{now: now, generation: obj.Generation, conditions: obj.Status.Conditions}).conditions
 		select {
 		case e := <-rec.Events:
 			got = append(got, e)
@@ -256,7 +258,7 @@ func TestTokenSecretWrittenOnlyWhenItDiffers(t *testing.T) {
 	obj := testResource()
 	run, writes, _ := testRun(t, obj)
 	run.state.Grant = validGrant()
-	if o, err := run.ensureTokenSecret(ctx, run.state.Grant); o != nil || err != nil {
+	if o, err := run.ensureTokenSecret(ctx, run.state.Grant); o.reports() || err != nil {
 		t.Fatalf("create: %v %v", o, err)
 	}
 	if writes.creates != 1 {
@@ -265,7 +267,7 @@ func TestTokenSecretWrittenOnlyWhenItDiffers(t *testing.T) {
 
 	run.tokenSecret = nil
 	before := writes.total()
-	if o, err := run.ensureTokenSecret(ctx, run.state.Grant); o != nil || err != nil {
+	if o, err := run.ensureTokenSecret(ctx, run.state.Grant); o.reports() || err != nil {
 		t.Fatalf("unchanged: %v %v", o, err)
 	}
 	if writes.total() != before {
@@ -280,7 +282,7 @@ func TestTokenSecretWrittenOnlyWhenItDiffers(t *testing.T) {
 	_ = run.r.Update(ctx, s)
 	run.tokenSecret = nil
 	before = writes.total()
-	if o, err := run.ensureTokenSecret(ctx, run.state.Grant); o != nil || err != nil {
+	if o, err := run.ensureTokenSecret(ctx, run.state.Grant); o.reports() || err != nil {
 		t.Fatalf("drift: %v %v", o, err)
 	}
 	_ = run.r.Get(ctx, key, s)
@@ -292,7 +294,7 @@ func TestTokenSecretWrittenOnlyWhenItDiffers(t *testing.T) {
 	foreign.Spec.SecretName = "someone-elses"
 	run2, writes2, _ := testRun(t, foreign, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "someone-elses", Namespace: "team-a"}})
 	o, err := run2.ensureTokenSecret(ctx, validGrant())
-	if err != nil || o == nil || o.kind != stalled || o.reason != v1.ReasonSecretConflict {
+	if err != nil || o.kind != stalled || o.reason != v1.ReasonSecretConflict {
 		t.Fatalf("a foreign Secret: outcome %+v, err %v; want Stalled/%s", o, err, v1.ReasonSecretConflict)
 	}
 	if writes2.total() != 0 {
@@ -330,5 +332,88 @@ func TestClientCredentialsLegacyStateIsRetired(t *testing.T) {
 	got := state.DecodeTokenSecret(s)
 	if got.Grant == nil || got.Grant.AccessToken != "at" || got.RenewHandled != "r1" {
 		t.Fatalf("the token Secret holds %+v; want the state Secret's token", got)
+	}
+}
+
+// TestSummarizeBesideTheOutcome: what summarize decides from what a pass
+// observed besides its outcome — a deletion held up, the restart step's
+// condition, an API error — with no client at all.
+func TestSummarizeBesideTheOutcome(t *testing.T) {
+	ready := metav1.Condition{Type: v1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1.ReasonIssued, Message: "valid"}
+	tests := map[string]struct {
+		outcome outcome
+		in      observed
+		// conditions: type → reason, "" when the condition must be absent.
+		conditions   map[string]string
+		requeueAfter time.Duration
+		slot         bool
+	}{
+		"a deletion waiting for its slot to revoke": {
+			outcome:      waitOutcome(v1.ReasonWaitingForRateLimit, "revoked first", now.Add(time.Second)),
+			in:           observed{deleting: true, conditions: []metav1.Condition{ready}},
+			conditions:   map[string]string{v1.ConditionReady: v1.ReasonIssued, v1.ConditionReconciling: v1.ReasonWaitingForRateLimit},
+			requeueAfter: time.Second, slot: true,
+		},
+		"a deletion retrying the revocation": {
+			outcome:      retryOutcome(v1.ReasonRevocationFailed, "attempt 1 of 3", now.Add(2*time.Second)),
+			in:           observed{deleting: true, conditions: []metav1.Condition{ready}},
+			conditions:   map[string]string{v1.ConditionReady: v1.ReasonIssued, v1.ConditionReconciling: v1.ReasonRevocationFailed},
+			requeueAfter: 2 * time.Second,
+		},
+		"a deletion done: nothing changes, nothing is due": {
+			in:         observed{deleting: true, conditions: []metav1.Condition{ready}},
+			conditions: map[string]string{v1.ConditionReady: v1.ReasonIssued, v1.ConditionReconciling: ""},
+		},
+		"the restart step's condition, whatever the outcome": {
+			outcome: stallOutcome(v1.ReasonInvalidClient, "invalid_client"),
+			in: observed{grant: validGrant(), rollout: &conditionReport{status: metav1.ConditionTrue,
+				reason: v1.ReasonRestarted, message: "restarted Deployment/a"}},
+			conditions:   map[string]string{v1.ConditionStalled: v1.ReasonInvalidClient, v1.ConditionRolloutRestarted: v1.ReasonRestarted},
+			requeueAfter: 50 * time.Minute,
+		},
+		"no restart targets any more: the condition goes": {
+			in: observed{grant: validGrant(), rollout: &conditionReport{remove: true}, conditions: []metav1.Condition{
+				{Type: v1.ConditionRolloutRestarted, Status: metav1.ConditionTrue, Reason: v1.ReasonRestarted}}},
+			conditions:   map[string]string{v1.ConditionReady: v1.ReasonIssued, v1.ConditionRolloutRestarted: ""},
+			requeueAfter: 50 * time.Minute,
+		},
+		"an API error before the first pass succeeded: Ready is there all the same": {
+			in:         observed{err: errors.New("the API server is unavailable")},
+			conditions: map[string]string{v1.ConditionReady: v1.ReasonProgressing},
+		},
+		"an API error later: the conditions stand": {
+			in:         observed{err: errors.New("conflict"), conditions: []metav1.Condition{ready}},
+			conditions: map[string]string{v1.ConditionReady: v1.ReasonIssued},
+		},
+		"a proceeding step's time is kept (a restart held back)": {
+			in:           observed{grant: validGrant(), requeue: []time.Time{now.Add(3 * time.Minute)}},
+			conditions:   map[string]string{v1.ConditionReady: v1.ReasonIssued},
+			requeueAfter: 3 * time.Minute,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			tc.in.now, tc.in.generation = now, 1
+			before := slices.Clone(tc.in.conditions)
+			sum := summarize(tc.outcome, tc.in)
+			for condType, reason := range tc.conditions {
+				c := meta.FindStatusCondition(sum.conditions, condType)
+				switch {
+				case reason == "" && c != nil:
+					t.Errorf("%s is present (%s)", condType, c.Reason)
+				case reason != "" && (c == nil || c.Reason != reason):
+					t.Errorf("%s = %+v, want reason %s", condType, c, reason)
+				}
+			}
+			if sum.result.RequeueAfter != tc.requeueAfter {
+				t.Errorf("requeue after %s, want %s", sum.result.RequeueAfter, tc.requeueAfter)
+			}
+			if tc.slot != (sum.result.Priority != nil && *sum.result.Priority == slotPriority) {
+				t.Errorf("priority %v, slot %v", sum.result.Priority, tc.slot)
+			}
+			if !reflect.DeepEqual(tc.in.conditions, before) {
+				t.Error("summarize changed the conditions it was given")
+			}
+		})
 	}
 }

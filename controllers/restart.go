@@ -56,8 +56,7 @@ func (run *reconcileRun) restartWorkloads(ctx context.Context) (outcome, error) 
 	st := &run.obj.Status
 	targets := run.obj.Spec.RolloutRestartTargets
 	if len(targets) == 0 {
-		run.clear(v1.ConditionRolloutRestarted)
-		return outcome{}, nil
+		return outcome{rollout: &conditionReport{remove: true}}, nil
 	}
 	if !run.state.Grant.HasToken() || st.LastRotationTime == nil {
 		return outcome{}, nil
@@ -69,11 +68,9 @@ func (run *reconcileRun) restartWorkloads(ctx context.Context) (outcome, error) 
 	}
 	if last != nil && run.now.Before(last.Add(minRolloutRestartInterval)) {
 		next := last.Add(minRolloutRestartInterval)
-		run.setCondition(v1.ConditionRolloutRestarted, metav1.ConditionFalse, v1.ReasonRestartPending, fmt.Sprintf(
-			"the new token is in the Secret; the workloads are restarted at %s, %s after the last restart",
-			next.UTC().Format(time.RFC3339), minRolloutRestartInterval))
-		run.requeueAt(next)
-		return outcome{}, nil
+		return outcome{at: next, rollout: &conditionReport{status: metav1.ConditionFalse, reason: v1.ReasonRestartPending,
+			message: fmt.Sprintf("the new token is in the Secret; the workloads are restarted at %s, %s after the last restart",
+				next.UTC().Format(time.RFC3339), minRolloutRestartInterval)}}, nil
 	}
 	at := run.now.UTC().Format(time.RFC3339)
 	patch := client.RawPatch(types.StrategicMergePatchType, fmt.Appendf(nil,
@@ -106,19 +103,10 @@ func (run *reconcileRun) restartWorkloads(ctx context.Context) (outcome, error) 
 	if len(failed) > 0 {
 		// Not retried before the next token: a workload that did not exist
 		// reads the current token when it starts anyway.
-		run.setCondition(v1.ConditionRolloutRestarted, metav1.ConditionFalse, v1.ReasonRestartFailed, fmt.Sprintf(
-			"restarting failed for %s; restarted: %s", errors.Join(failed...), orNone(restarted)))
-		return outcome{}, nil
+		return outcome{rollout: &conditionReport{status: metav1.ConditionFalse, reason: v1.ReasonRestartFailed,
+			message: fmt.Sprintf("restarting failed for %s; restarted: %s", errors.Join(failed...), orNone(restarted))}}, nil
 	}
-	run.setCondition(v1.ConditionRolloutRestarted, metav1.ConditionTrue, v1.ReasonRestarted, fmt.Sprintf(
-		"restarted %s at %s for the token issued at %s", strings.Join(restarted, ", "), at,
-		st.LastRotationTime.UTC().Format(time.RFC3339)))
-	return outcome{}, nil
-}
-
-func orNone(s []string) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	return strings.Join(s, ", ")
+	return outcome{rollout: &conditionReport{status: metav1.ConditionTrue, reason: v1.ReasonRestarted,
+		message: fmt.Sprintf("restarted %s at %s for the token issued at %s", strings.Join(restarted, ", "), at,
+			st.LastRotationTime.UTC().Format(time.RFC3339))}}, nil
 }

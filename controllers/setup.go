@@ -45,12 +45,6 @@ import (
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
-// Kinds in the write ledger.
-const (
-	kindToken  = "OktaScopedToken"
-	kindSecret = "Secret"
-)
-
 // referencedSecretsIndex indexes OktaScopedTokens by the Secrets their spec
 // references (client secret or private key), so a change to such a Secret
 // finds its resources without a scan.
@@ -134,7 +128,7 @@ func (r *OktaScopedTokenReconciler) worthAPass() predicate.Predicate {
 			return o.GetGeneration() != n.GetGeneration() ||
 				!maps.Equal(o.GetLabels(), n.GetLabels()) ||
 				!maps.Equal(o.GetAnnotations(), n.GetAnnotations()) ||
-				!equalStrings(o.GetFinalizers(), n.GetFinalizers()) ||
+				!slices.Equal(o.GetFinalizers(), n.GetFinalizers()) ||
 				!o.GetDeletionTimestamp().Equal(n.GetDeletionTimestamp())
 		},
 		DeleteFunc: func(e event.DeleteEvent) bool {
@@ -154,18 +148,6 @@ func (r *OktaScopedTokenReconciler) notOwnWrite(kind string) predicate.Predicate
 			return true
 		},
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TokensReferencing maps a user's Secret to the OktaScopedTokens that

@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -45,10 +44,7 @@ func (run *reconcileRun) persistUnpersisted(ctx context.Context) (outcome, error
 	if !ok {
 		return outcome{}, nil
 	}
-	next := run.state
-	next.Grant = g
-	next.RenewHandled = run.obj.Annotations[v1.AnnotationRenewRequestedAt]
-	next.GrantLost = ""
+	next := run.state.Renewed(g, run.obj.Annotations[v1.AnnotationRenewRequestedAt], time.Time{})
 	if err := run.saveState(ctx, next); err != nil {
 		return outcome{}, fmt.Errorf("storing the token issued earlier (kept in memory, retrying): %w", err)
 	}
@@ -76,9 +72,8 @@ func (run *reconcileRun) dropMismatchedGrant(ctx context.Context) (outcome, erro
 		}
 		revoked = fmt.Sprintf("revoking it failed (%v); revoke the app's grants in the Okta Admin Console if needed", err)
 	}
-	next := run.state
-	next.Grant = nil
-	next.GrantLost = "the spec changed (domain, client, grant type or scopes), so the stored grant no longer applies"
+	next := run.state.DropGrant(
+		"the spec changed (domain, client, grant type or scopes), so the stored grant no longer applies")
 	if err := run.saveState(ctx, next); err != nil {
 		return outcome{}, err
 	}
@@ -99,11 +94,9 @@ func (run *reconcileRun) ensureSignIn(ctx context.Context) (outcome, error) {
 	if g != nil && g.RefreshToken != "" && !reauthRequested && !run.state.ReauthorizeWanted {
 		st.AuthorizationURL = ""
 		st.AuthorizationExpiresAt = nil
-		if run.state.Pending != nil {
+		if next, withdrawn := run.state.WithdrawSignIn(); withdrawn {
 			// A sign-in link made while the callback was storing a grant:
 			// nothing needs it now, so it must stop working.
-			next := run.state
-			next.Pending = nil
 			if err := run.saveState(ctx, next); err != nil {
 				return outcome{}, err
 			}
@@ -121,8 +114,8 @@ func (run *reconcileRun) ensureSignIn(ctx context.Context) (outcome, error) {
 		run.now.Before(p.ExpiresAt) && p.AuthorizationURL != ""
 	if !current {
 		ep, o := run.discover(ctx)
-		if o != nil {
-			return *o, nil
+		if o.reports() {
+			return o, nil
 		}
 		login, err := okta.NewPendingLogin(run.now, run.r.AuthorizationURLTTL)
 		if err != nil {
@@ -132,16 +125,15 @@ func (run *reconcileRun) ensureSignIn(ctx context.Context) (outcome, error) {
 		// token (Okta leaves them out otherwise): allowedSubjects and
 		// status.authorizedSubject name people by them.
 		scopes := append([]string{"openid", "profile", "email", "offline_access"}, spec.Scopes...)
-		next := run.state
-		next.Pending = &state.PendingLogin{
+		answers := ""
+		if reauthRequested {
+			answers = reauth
+		}
+		next := run.state.PublishSignIn(&state.PendingLogin{
 			StateHash: login.StateHash, Verifier: login.Verifier, ExpiresAt: login.ExpiresAt,
 			RedirectURI: run.r.CallbackURL, Fingerprint: fp, Nonce: login.Nonce,
 			AuthorizationURL: okta.AuthCodeURL(*ep, spec.ClientID, run.r.CallbackURL, dedupe(scopes), login),
-		}
-		if reauthRequested {
-			next.ReauthorizeHandled = reauth
-			next.ReauthorizeWanted = true
-		}
+		}, answers)
 		// Guarded by the resourceVersion this pass read: a pass racing the
 		// callback fails with a conflict here instead of replacing a link
 		// someone may be using.
@@ -174,12 +166,6 @@ func (run *reconcileRun) ensureSignIn(ctx context.Context) (outcome, error) {
 	return signInOutcome(reason, msg, p.ExpiresAt), nil
 }
 
-// joinScopes writes scopes space-separated, the way OAuth 2.0 writes a scope
-// parameter (RFC 6749 section 3.3).
-func joinScopes(s []string) string {
-	return strings.Join(s, " ")
-}
-
 func dedupe(s []string) []string {
 	out := make([]string, 0, len(s))
 	for _, v := range s {
@@ -188,11 +174,4 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "an unknown user"
-	}
-	return s
 }

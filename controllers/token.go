@@ -28,7 +28,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -50,19 +49,19 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
 		return outcome{}, nil
 	}
 	why, o, err := run.tokenDue(ctx)
-	if why == policy.NotDue && o == nil && err == nil {
+	if why == policy.NotDue && !o.reports() && err == nil {
 		run.cancelReservation()
 	}
-	if o != nil || err != nil || why == policy.NotDue {
-		return deref(o), err
+	if o.reports() || err != nil || why == policy.NotDue {
+		return o, err
 	}
-	if o := run.holdOff(ctx, why); o != nil {
-		return *o, nil
+	if o := run.holdOff(ctx, why); o.reports() {
+		return o, nil
 	}
 	// The org's budget is asked before anything else is read or sent: a
 	// pass that must wait for its slot costs only cache reads.
-	if o := run.takeSlot(run.priority(why)); o != nil {
-		return *o, nil
+	if o := run.takeSlot(run.priority(why)); o.reports() {
+		return o, nil
 	}
 	if !clientCredentials {
 		// The refresh token is about to be spent: read the state Secret
@@ -72,17 +71,17 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
 		if err != nil || !fresh {
 			return outcome{}, err
 		}
-		if why, o, err = run.tokenDue(ctx); o != nil || err != nil || why == policy.NotDue {
-			return deref(o), err
+		if why, o, err = run.tokenDue(ctx); o.reports() || err != nil || why == policy.NotDue {
+			return o, err
 		}
 	}
 	c, o, err := run.credentials(ctx)
-	if o != nil || err != nil {
-		return deref(o), err
+	if o.reports() || err != nil {
+		return o, err
 	}
 	ep, o := run.discover(ctx)
-	if o != nil {
-		return *o, nil
+	if o.reports() {
+		return o, nil
 	}
 	tok, err := run.requestToken(ctx, why, ep, c)
 	if err != nil {
@@ -107,14 +106,13 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
 
 // holdOff reports the wait outcome when a due token may not be asked for
 // yet: a manual renewal within the debounce interval, or a retry before the
-// last failure's backoff ends. It returns nil when the request may go.
-func (run *reconcileRun) holdOff(ctx context.Context, why policy.Why) *outcome {
+// last failure's backoff ends. It proceeds when the request may go.
+func (run *reconcileRun) holdOff(ctx context.Context, why policy.Why) outcome {
 	if why == policy.DueRenewRequested {
 		if at := policy.ManualRenewalAt(run.state.ManualAt); run.now.Before(at) {
-			o := waitOutcome(v1.ReasonRenewalDebounced, fmt.Sprintf(
+			return waitOutcome(v1.ReasonRenewalDebounced, fmt.Sprintf(
 				"renewal requested; tokens asked for with %s are issued at most every %s, the next at %s",
 				v1.AnnotationRenewRequestedAt, policy.MinManualRenewalInterval, at.UTC().Format(time.RFC3339)), at)
-			return &o
 		}
 	}
 	failures := policy.Failures{Attempts: run.obj.Status.FailedAttempts}
@@ -122,10 +120,9 @@ func (run *reconcileRun) holdOff(ctx context.Context, why policy.Why) *outcome {
 		failures.NextAttempt = t.Time
 	}
 	if wait := policy.RetryNotBefore(failures, run.inputsChangedSinceFailure(ctx)); run.now.Before(wait) {
-		o := backoffOutcome(wait)
-		return &o
+		return backoffOutcome(wait)
 	}
-	return nil
+	return outcome{}
 }
 
 // requestToken sends the token request the grant type calls for (a
@@ -160,25 +157,23 @@ func (run *reconcileRun) grantedState(why policy.Why, tok *okta.Token, ep *okta.
 	if spec.GrantType == v1.GrantClientCredentials {
 		origin = state.OriginMint
 	}
-	next := run.state
-	next.Grant = state.GrantFromToken(tok, spec, origin, run.state.Grant)
+	g := state.GrantFromToken(tok, spec, origin, run.state.Grant)
 	if c.Key != nil {
-		next.Grant.KeyThumbprint = c.Key.Thumbprint
+		g.KeyThumbprint = c.Key.Thumbprint
 	}
-	next.Grant.CredentialsVersion = c.Version
-	next.Grant.BindTo(*ep, spec.ClientID)
-	next.RenewHandled = run.obj.Annotations[v1.AnnotationRenewRequestedAt]
+	g.CredentialsVersion = c.Version
+	g.BindTo(*ep, spec.ClientID)
+	var manualAt time.Time
 	if why == policy.DueRenewRequested {
-		next.ManualAt = run.now
+		manualAt = run.now
 	}
-	next.GrantLost = ""
-	return next
+	return run.state.Renewed(g, run.obj.Annotations[v1.AnnotationRenewRequestedAt], manualAt)
 }
 
 // tokenDue decides whether a token is due from the grant this pass holds.
 // The private key is read only when the credentials Secret's version is not
 // the one the token was minted with: between rotations a pass reads nothing.
-func (run *reconcileRun) tokenDue(ctx context.Context) (policy.Why, *outcome, error) {
+func (run *reconcileRun) tokenDue(ctx context.Context) (policy.Why, outcome, error) {
 	g := run.state.Grant
 	in := policy.DueInput{
 		RenewRequested: run.obj.Annotations[v1.AnnotationRenewRequestedAt],
@@ -190,7 +185,7 @@ func (run *reconcileRun) tokenDue(ctx context.Context) (policy.Why, *outcome, er
 		if run.obj.Spec.GrantType == v1.GrantClientCredentials && g.KeyThumbprint != "" &&
 			run.credentialsVersion(ctx) != g.CredentialsVersion {
 			c, o, err := run.credentials(ctx)
-			if o != nil || err != nil {
+			if o.reports() || err != nil {
 				return policy.NotDue, o, err
 			}
 			if c.Key != nil {
@@ -198,7 +193,7 @@ func (run *reconcileRun) tokenDue(ctx context.Context) (policy.Why, *outcome, er
 			}
 		}
 	}
-	return policy.TokenDue(in), nil, nil
+	return policy.TokenDue(in), outcome{}, nil
 }
 
 // readStateLive replaces this pass's state with the state Secret as the API
@@ -221,33 +216,6 @@ func (run *reconcileRun) stateSecretOrNew() *corev1.Secret {
 	return state.NewSecret(run.r.StateNamespace, run.key, run.obj.UID)
 }
 
-// inputsChangedSinceFailure says whether the spec or the credentials Secret
-// changed since the last failed request: the backoff it earned was earned
-// by what was there before.
-func (run *reconcileRun) inputsChangedSinceFailure(ctx context.Context) bool {
-	if run.obj.Status.ObservedGeneration != run.obj.Generation {
-		return true
-	}
-	if v, ok := run.r.mem.failedWith.load(run.key); ok {
-		return v != run.credentialsVersion(ctx)
-	}
-	return false
-}
-
-// succeeded clears the failure record after a token was obtained.
-func (run *reconcileRun) succeeded() {
-	st := &run.obj.Status
-	if st.FailedAttempts > 0 {
-		run.event(corev1.EventTypeNormal, v1.ReasonRecovered, "a token was issued again after %d failed attempts",
-			st.FailedAttempts)
-	}
-	run.newToken = true
-	st.FailedAttempts = 0
-	st.LastFailureTime = nil
-	st.NextAttemptTime = nil
-	run.r.mem.failedWith.delete(run.key)
-}
-
 // tokenRequestFailed sorts a failed request into what the user must know:
 // a grant that is gone (a person must sign in again), a failure retrying
 // cannot fix (Stalled), or one it may (Reconciling, with a backoff).
@@ -263,13 +231,7 @@ func (run *reconcileRun) tokenRequestFailed(ctx context.Context, err error) (out
 	case okta.GrantInvalid:
 		// The grant is gone. Keep the current access token until it
 		// expires; a person must sign in again (ensureSignIn follows).
-		next := run.state
-		if next.Grant != nil {
-			g := *next.Grant
-			g.RefreshToken = ""
-			next.Grant = &g
-		}
-		next.GrantLost = fmt.Sprintf("Okta no longer accepts the refresh token (%s)", oe.Error())
+		next := run.state.LoseGrant(fmt.Sprintf("Okta no longer accepts the refresh token (%s)", oe.Error()))
 		if err := run.saveState(ctx, next); err != nil {
 			return outcome{}, err
 		}
@@ -324,23 +286,22 @@ func (run *reconcileRun) priority(why policy.Why) budget.Priority {
 // takeSlot asks the org's budget for a slot for this resource's request. It
 // reports a wait outcome when the slot is later; the resource comes back
 // then and is granted it.
-func (run *reconcileRun) takeSlot(p budget.Priority) *outcome {
+func (run *reconcileRun) takeSlot(p budget.Priority) outcome {
 	b := run.r.Budget
 	if b == nil {
-		return nil
+		return outcome{}
 	}
 	org := budget.Org(run.obj.Spec.OktaDomain)
 	at, ok := b.Take(org, run.key.String(), p)
 	if ok {
-		return nil
+		return outcome{}
 	}
 	// The minute, not the instant: the message (and so status) stays the
 	// same across the passes that wait.
-	o := waitOutcome(v1.ReasonWaitingForRateLimit, fmt.Sprintf(
+	return waitOutcome(v1.ReasonWaitingForRateLimit, fmt.Sprintf(
 		"waiting for a share of %s's rate limit (%d token requests a minute for all its resources, --okta-rate-limit); "+
 			"this %s request goes before %s", org, b.PerMinute(org), strings.ToLower(p.String()),
 		roundUpToMinute(at).UTC().Format(time.RFC3339)), at)
-	return &o
 }
 
 // cancelReservation gives up a slot reserved for a request that is no
@@ -349,61 +310,4 @@ func (run *reconcileRun) cancelReservation() {
 	if b := run.r.Budget; b != nil {
 		b.Cancel(budget.Org(run.obj.Spec.OktaDomain), run.key.String())
 	}
-}
-
-func roundUpToMinute(t time.Time) time.Time {
-	if r := t.Truncate(time.Minute); !r.Equal(t) {
-		return r.Add(time.Minute)
-	}
-	return t
-}
-
-// failure is a failed attempt as the user is told of it.
-type failure struct {
-	reason, message string
-	// permanent failures stall the resource: retrying cannot fix them.
-	permanent bool
-}
-
-// failed records a failed attempt in status (it survives a restart there)
-// and says what the pass ends in. A Warning Event marks the transition into
-// failing, or to another failure, not every retry.
-func (run *reconcileRun) failed(ctx context.Context, f failure) outcome {
-	reason, msg := f.reason, f.message
-	st := &run.obj.Status
-	previous := failureReason(run.before)
-	st.FailedAttempts++
-	t := metav1.NewTime(run.now)
-	st.LastFailureTime = &t
-	next := metav1.NewTime(policy.NextAttempt(run.now, st.FailedAttempts, run.obj.UID, time.Time{}))
-	st.NextAttemptTime = &next
-	run.r.mem.failedWith.store(run.key, run.credentialsVersion(ctx))
-	if previous != reason {
-		run.event(corev1.EventTypeWarning, v1.ReasonRotationFailed, "%s", msg)
-	}
-	if f.permanent {
-		return stallOutcome(reason, msg)
-	}
-	return retryOutcome(reason, msg, next.Time)
-}
-
-// failureReason is the reason of the failure a status reports, "" when it
-// reports none.
-func failureReason(st *v1.OktaScopedTokenStatus) string {
-	if st == nil || st.FailedAttempts == 0 {
-		return ""
-	}
-	for _, c := range st.Conditions {
-		if (c.Type == v1.ConditionStalled || c.Type == v1.ConditionReconciling) && c.Status == metav1.ConditionTrue {
-			return c.Reason
-		}
-	}
-	return ""
-}
-
-func deref(o *outcome) outcome {
-	if o == nil {
-		return outcome{}
-	}
-	return *o
 }

@@ -74,9 +74,9 @@ func (run *reconcileRun) publishToken(ctx context.Context) (outcome, error) {
 	if err != nil {
 		return outcome{}, err
 	}
-	if published != nil && published.reason == v1.ReasonSecretConflict {
+	if published.reason == v1.ReasonSecretConflict {
 		// Not published: nothing to report of the token.
-		return *published, nil
+		return published, nil
 	}
 	st := &run.obj.Status
 	issued := metav1.NewTime(g.IssuedAt)
@@ -102,30 +102,29 @@ func (run *reconcileRun) publishToken(ctx context.Context) (outcome, error) {
 	} else {
 		st.RenewalTime = nil
 	}
-	return deref(published), nil
+	return published, nil
 }
 
 // ensureTokenSecret writes the token Secret when it differs from what g
 // makes of it. The operator's labels and annotations and spec.secretTemplate
 // are applied; other labels and annotations are left alone. A Secret left
 // behind by an earlier spec.secretName is deleted.
-func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) (*outcome, error) {
+func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) (outcome, error) {
 	obj := run.obj
 	name := obj.TokenSecretName()
 	if err := run.deleteMovedTokenSecrets(ctx, name); err != nil {
-		return nil, err
+		return outcome{}, err
 	}
 	existing := run.tokenSecret
 	if existing == nil || existing.Name != name {
 		var err error
 		if existing, err = run.r.cachedSecret(ctx, obj.Namespace, name); err != nil {
-			return nil, fmt.Errorf("reading the token Secret: %w", err)
+			return outcome{}, fmt.Errorf("reading the token Secret: %w", err)
 		}
 	}
 	if existing != nil && !metav1.IsControlledBy(existing, obj) {
 		// The operator never takes over a Secret it did not create.
-		o := foreignSecret(obj.Namespace, name)
-		return &o, nil
+		return foreignSecret(obj.Namespace, name), nil
 	}
 	desired := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: obj.Namespace},
@@ -152,7 +151,7 @@ func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) 
 	desired.StringData = nil
 	// spec.secretTemplate.data adds keys; a template that cannot be
 	// rendered leaves them out, never the token itself.
-	var templateFailed *outcome
+	var templateFailed outcome
 	if t := obj.Spec.SecretTemplate; t != nil && len(t.Data) > 0 {
 		texts := make(map[string]string, len(t.Data))
 		for k, v := range t.Data {
@@ -167,20 +166,19 @@ func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) 
 		})
 		maps.Copy(desired.Data, rendered)
 		if err != nil {
-			o := stallOutcome(v1.ReasonInvalidTemplate, err.Error()+
+			templateFailed = stallOutcome(v1.ReasonInvalidTemplate, err.Error()+
 				"; the standard keys access_token, token_type, expiry and scope are written without it")
-			templateFailed = &o
 		}
 	}
 	if err := controllerutil.SetControllerReference(obj, desired, run.r.Scheme()); err != nil {
-		return nil, fmt.Errorf("setting the owner of the token Secret: %w", err)
+		return outcome{}, fmt.Errorf("setting the owner of the token Secret: %w", err)
 	}
 	if existing == nil {
 		if err := run.write(kindSecret, desired, func() error { return run.r.Create(ctx, desired) }); err != nil {
 			if apierrors.IsAlreadyExists(err) {
 				return run.alreadyExists(ctx, name)
 			}
-			return nil, fmt.Errorf("creating the token Secret: %w", err)
+			return outcome{}, fmt.Errorf("creating the token Secret: %w", err)
 		}
 		run.tokenSecret = desired
 		return templateFailed, nil
@@ -192,7 +190,7 @@ func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) 
 		return templateFailed, nil
 	}
 	if err := run.write(kindSecret, desired, func() error { return run.r.Update(ctx, desired) }); err != nil {
-		return nil, fmt.Errorf("updating the token Secret: %w", err)
+		return outcome{}, fmt.Errorf("updating the token Secret: %w", err)
 	}
 	run.tokenSecret = desired
 	return templateFailed, nil
@@ -201,17 +199,16 @@ func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) 
 // alreadyExists handles a create that found a Secret of that name: either
 // the cache had not seen this operator's own earlier create (retry the pass
 // once it has), or the Secret is someone else's.
-func (run *reconcileRun) alreadyExists(ctx context.Context, name string) (*outcome, error) {
+func (run *reconcileRun) alreadyExists(ctx context.Context, name string) (outcome, error) {
 	s := &corev1.Secret{}
 	if err := run.r.APIReader.Get(ctx, client.ObjectKey{Namespace: run.obj.Namespace, Name: name}, s); err != nil {
-		return nil, fmt.Errorf("reading the token Secret: %w", err)
+		return outcome{}, fmt.Errorf("reading the token Secret: %w", err)
 	}
 	if metav1.IsControlledBy(s, run.obj) {
-		return nil, fmt.Errorf("the token Secret %s/%s was created meanwhile; retrying from a fresh read",
+		return outcome{}, fmt.Errorf("the token Secret %s/%s was created meanwhile; retrying from a fresh read",
 			run.obj.Namespace, name)
 	}
-	o := foreignSecret(run.obj.Namespace, name)
-	return &o, nil
+	return foreignSecret(run.obj.Namespace, name), nil
 }
 
 // foreignSecret is why a token Secret cannot be written: a Secret of that
@@ -239,4 +236,12 @@ func (run *reconcileRun) deleteMovedTokenSecrets(ctx context.Context, name strin
 		}
 	}
 	return nil
+}
+
+// orUnknown names who signed in, or says nobody is known.
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown user"
+	}
+	return s
 }

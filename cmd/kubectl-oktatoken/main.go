@@ -16,9 +16,13 @@ limitations under the License.
 
 // Command kubectl-oktatoken is a kubectl plugin for OktaScopedTokens:
 //
-//	kubectl oktatoken status [NAME] [-n NS | -A]   what each token is waiting for, with sign-in links
-//	kubectl oktatoken login NAME [--force]        print the sign-in link (a new one with --force) and wait for the token
-//	kubectl oktatoken renew NAME                  rotate the token now and wait for the new one
+//	kubectl oktatoken status [NAME ...] [-n NS | -A]                what each token is waiting for, with sign-in links
+//	kubectl oktatoken login NAME [-n NS] [--force] [--timeout 10m]  print the sign-in link (a new one with --force) and wait for the token
+//	kubectl oktatoken renew NAME [-n NS] [--timeout 2m]             rotate the token now and wait for the new one
+//
+// The standard kubectl flags work as with kubectl (--kubeconfig, --context,
+// --cluster, --user, -s/--server, --token, --as, --as-group,
+// --request-timeout, ...); `kubectl oktatoken --help` lists them all.
 //
 // Install it by putting the binary on PATH: go install ./cmd/kubectl-oktatoken
 package main
@@ -29,13 +33,16 @@ import (
 	"os"
 	"os/signal"
 
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
 	"github.com/okta-token-operator/okta-token-operator/cmd/kubectl-oktatoken/plugin"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := plugin.Run(ctx, os.Args[1:], os.Stdout); err != nil {
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	if err := plugin.Execute(ctx, os.Args[1:], streams); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}

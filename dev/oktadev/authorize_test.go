@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
+
 	"golang.org/x/oauth2"
 )
 
@@ -342,7 +344,7 @@ func TestAuthorizationCodeIsSingleUseAndBoundToPKCE(t *testing.T) {
 
 func TestWebClientWithoutPKCE(t *testing.T) {
 	env := newTestEnv(t, Config{})
-	must(t, env.srv.AddWebClient(WebClient{
+	testenv.Must(t, env.srv.AddWebClient(WebClient{
 		ID: "0oalegacywebclient01", Secret: testWebSecret, RedirectURIs: []string{testRedirectURI},
 		PKCEOptional: true,
 	}))

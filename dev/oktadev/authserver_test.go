@@ -24,6 +24,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
+
 	"golang.org/x/oauth2"
 )
 
@@ -37,10 +39,10 @@ const (
 // a client secret, one in the header and one in the body.
 func (e *testEnv) addSecretServiceClients() {
 	e.t.Helper()
-	must(e.t, e.srv.AddServiceClient(ServiceClient{
+	testenv.Must(e.t, e.srv.AddServiceClient(ServiceClient{
 		ID: testSecretBasicClient, Secret: testServiceSecret, GrantedScopes: []string{"okta.logs.read"},
 	}))
-	must(e.t, e.srv.AddServiceClient(ServiceClient{
+	testenv.Must(e.t, e.srv.AddServiceClient(ServiceClient{
 		ID: testSecretPostClient, Secret: testServiceSecret, TokenEndpointAuthMethod: "client_secret_post",
 		GrantedScopes: []string{"okta.logs.read"},
 	}))
@@ -59,7 +61,7 @@ func TestCustomAuthorizationServerMetadata(t *testing.T) {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
 			var md map[string]any
-			must(t, json.Unmarshal(body, &md))
+			testenv.Must(t, json.Unmarshal(body, &md))
 			for field, want := range map[string]string{
 				"issuer":                 issuer,
 				"authorization_endpoint": issuer + "/v1/authorize",
@@ -88,7 +90,7 @@ func TestCustomAuthorizationServerMetadata(t *testing.T) {
 	t.Run("unknown authorization server", func(t *testing.T) {
 		resp, body := env.getWithToken(env.issuer+"/oauth2/aus0nosuchserver0000/.well-known/openid-configuration", "")
 		var apiErr map[string]any
-		must(t, json.Unmarshal(body, &apiErr))
+		testenv.Must(t, json.Unmarshal(body, &apiErr))
 		if resp.StatusCode != http.StatusNotFound || apiErr["errorCode"] != "E0000007" ||
 			apiErr["errorSummary"] != "Not found: Resource not found: aus0nosuchserver0000 (AuthorizationServer)" {
 			t.Errorf("status %d, body %s", resp.StatusCode, body)
@@ -361,7 +363,7 @@ func TestCustomAuthorizationServerSignIn(t *testing.T) {
 		t.Fatalf("userinfo: %d %s", resp.StatusCode, body)
 	}
 	var info map[string]any
-	must(t, json.Unmarshal(body, &info))
+	testenv.Must(t, json.Unmarshal(body, &info))
 	if info["sub"] != UserID(DemoUser) || info["email"] != DemoUser {
 		t.Errorf("userinfo %v", info)
 	}
@@ -400,7 +402,7 @@ func TestAddAuthorizationServer(t *testing.T) {
 	tokenURL := issuer + "/v1/token"
 	env.addSecretServiceClients()
 	old, err := env.secretClientCredentials(tokenURL, testSecretBasicClient, testServiceSecret, oauth2.AuthStyleInHeader, "old:scope")
-	must(t, err)
+	testenv.Must(t, err)
 	env.addAuthorizationServer("aus1editable00000000", "new:scope")
 	if _, err := env.secretClientCredentials(tokenURL, testSecretBasicClient, testServiceSecret, oauth2.AuthStyleInHeader, "old:scope"); err == nil {
 		t.Error("a removed scope is still minted")
@@ -416,7 +418,7 @@ func TestAddAuthorizationServer(t *testing.T) {
 
 func TestServiceClientRegistration(t *testing.T) {
 	srv, err := New(Config{})
-	must(t, err)
+	testenv.Must(t, err)
 	keys := publicJWKS(testRSAKey().Public(), "k")
 	cases := map[string]struct {
 		client ServiceClient
@@ -436,7 +438,7 @@ func TestServiceClientRegistration(t *testing.T) {
 			t.Errorf("%s: error %v, want ok=%v", name, err, tc.ok)
 		}
 	}
-	must(t, srv.AddServiceClient(ServiceClient{ID: "secret-app", Secret: "s"}))
+	testenv.Must(t, srv.AddServiceClient(ServiceClient{ID: "secret-app", Secret: "s"}))
 	if err := srv.SetServiceClientKeys("secret-app", keys); err == nil {
 		t.Error("SetServiceClientKeys accepted a client-secret app")
 	}

@@ -38,6 +38,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
+
 	jose "github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/oauth2"
@@ -103,32 +105,32 @@ func newTestEnv(t *testing.T, cfg Config) *testEnv {
 	}
 	env := &testEnv{t: t, srv: srv, clock: fake, logs: logs, rsaKey: testRSAKey(), ecKey: ecKey}
 
-	must(t, srv.AddWebClient(WebClient{
+	testenv.Must(t, srv.AddWebClient(WebClient{
 		ID: testWebClientID, Secret: testWebSecret,
 		RedirectURIs:  []string{testRedirectURI, testOtherRedirect},
 		GrantedScopes: []string{"okta.logs.read", "okta.users.read"},
 	}))
-	must(t, srv.AddWebClient(WebClient{
+	testenv.Must(t, srv.AddWebClient(WebClient{
 		ID: testPostClientID, Secret: testWebSecret,
 		RedirectURIs:            []string{testRedirectURI},
 		GrantedScopes:           []string{"okta.logs.read"},
 		TokenEndpointAuthMethod: "client_secret_post",
 	}))
-	must(t, srv.AddServiceClient(ServiceClient{
+	testenv.Must(t, srv.AddServiceClient(ServiceClient{
 		ID: testServiceRSA, JWKS: publicJWKS(env.rsaKey.Public(), "rsa-1"),
 		GrantedScopes: []string{"okta.logs.read", "okta.users.read"},
 	}))
-	must(t, srv.AddServiceClient(ServiceClient{
+	testenv.Must(t, srv.AddServiceClient(ServiceClient{
 		ID: testServiceEC, JWKS: publicJWKS(ecKey.Public(), "ec-1"),
 		GrantedScopes: []string{"okta.logs.read"},
 	}))
-	must(t, srv.AddUser(User{Username: DemoUser, Password: DemoPassword, Name: DemoUserName}))
+	testenv.Must(t, srv.AddUser(User{Username: DemoUser, Password: DemoPassword, Name: DemoUserName}))
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	must(t, srv.Start(l))
+	testenv.Must(t, srv.Start(l))
 	t.Cleanup(func() {
 		if err := srv.Close(); err != nil {
 			t.Errorf("Close: %v", err)
@@ -136,13 +138,6 @@ func newTestEnv(t *testing.T, cfg Config) *testEnv {
 	})
 	env.issuer = srv.Issuer()
 	return env
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func publicJWKS(pub crypto.PublicKey, kid string) jose.JSONWebKeySet {
@@ -375,7 +370,7 @@ func (e *testEnv) secretClientCredentials(tokenURL, clientID, secret string, sty
 // running server and returns its issuer.
 func (e *testEnv) addAuthorizationServer(id string, scopes ...string) string {
 	e.t.Helper()
-	must(e.t, e.srv.AddAuthorizationServer(AuthorizationServer{ID: id, Scopes: scopes}))
+	testenv.Must(e.t, e.srv.AddAuthorizationServer(AuthorizationServer{ID: id, Scopes: scopes}))
 	return e.srv.AuthorizationServerIssuer(id)
 }
 

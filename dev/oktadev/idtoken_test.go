@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
+
 	jose "github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/oauth2"
@@ -122,9 +124,9 @@ func TestIDTokenCarriesTheNonce(t *testing.T) {
 			// The registered claims, as a relying party validates them. fosite
 			// stamps iat and exp from the wall clock.
 			parsed, err := josejwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
-			must(t, err)
+			testenv.Must(t, err)
 			var registered josejwt.Claims
-			must(t, parsed.Claims(keys.Key(parsed.Headers[0].KeyID)[0].Key, &registered))
+			testenv.Must(t, parsed.Claims(keys.Key(parsed.Headers[0].KeyID)[0].Key, &registered))
 			if err := registered.ValidateWithLeeway(josejwt.Expected{
 				Issuer: tc.issuer, AnyAudience: josejwt.Audience{testWebClientID}, Time: time.Now(),
 			}, 0); err != nil {
@@ -161,7 +163,7 @@ func TestIDTokenCarriesTheNonce(t *testing.T) {
 func TestSecondUserSignsIn(t *testing.T) {
 	env := newTestEnv(t, Config{})
 	const alice, alicePassword = "alice@example.com", "alice-Passw0rd!"
-	must(t, env.srv.AddUser(User{Username: alice, Password: alicePassword, Name: "Alice Example"}))
+	testenv.Must(t, env.srv.AddUser(User{Username: alice, Password: alicePassword, Name: "Alice Example"}))
 	conf := env.webConfig("openid", "profile", "email")
 
 	cases := map[string]struct {
@@ -186,7 +188,7 @@ func TestSecondUserSignsIn(t *testing.T) {
 			}
 			q := callback(t, p, testRedirectURI)
 			tok, err := conf.Exchange(env.ctx(), q.Get("code"), oauth2.VerifierOption(verifier))
-			must(t, err)
+			testenv.Must(t, err)
 			raw, _ := tok.Extra("id_token").(string)
 			claims := verifyIDToken(t, env, raw)
 			for claim, want := range map[string]string{"sub": UserID(tc.wantSubject), "email": tc.wantSubject,

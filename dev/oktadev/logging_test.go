@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
+
 	"golang.org/x/oauth2"
 )
 
@@ -39,20 +41,20 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 	secrets["code"] = q.Get("code")
 	secrets["PKCE verifier"] = verifier
 	tok, err := conf.Exchange(env.ctx(), q.Get("code"), oauth2.VerifierOption(verifier))
-	must(t, err)
+	testenv.Must(t, err)
 	secrets["access token"] = tok.AccessToken
 	secrets["refresh token"] = tok.RefreshToken
 	secrets["ID token"], _ = tok.Extra("id_token").(string)
 
 	refreshed, err := conf.TokenSource(env.ctx(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
-	must(t, err)
+	testenv.Must(t, err)
 	secrets["rotated refresh token"] = refreshed.RefreshToken
 	secrets["refreshed access token"] = refreshed.AccessToken
 
 	signed := env.rsaAssertion().sign(t)
 	secrets["client assertion"] = signed
 	cc, err := env.clientCredentials(signed, testServiceRSA, "okta.logs.read")
-	must(t, err)
+	testenv.Must(t, err)
 	secrets["client-credentials token"] = cc.AccessToken
 	// A replayed assertion and a wrong password fail; their failures are
 	// logged too.

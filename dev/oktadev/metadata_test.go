@@ -23,6 +23,8 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
+
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
 )
 
 func TestMetadataDocuments(t *testing.T) {
@@ -72,10 +74,10 @@ func TestMetadataDocuments(t *testing.T) {
 func TestIssuer(t *testing.T) {
 	t.Run("from the listener", func(t *testing.T) {
 		srv, err := New(Config{})
-		must(t, err)
+		testenv.Must(t, err)
 		l, err := net.Listen("tcp", "127.0.0.1:0")
-		must(t, err)
-		must(t, srv.Start(l))
+		testenv.Must(t, err)
+		testenv.Must(t, srv.Start(l))
 		defer func() { _ = srv.Close() }()
 		if want := "http://" + l.Addr().String(); srv.Issuer() != want {
 			t.Errorf("Issuer() = %q, want %q", srv.Issuer(), want)
@@ -87,11 +89,11 @@ func TestIssuer(t *testing.T) {
 
 	t.Run("configured", func(t *testing.T) {
 		srv, err := New(Config{Issuer: "https://dev-123456.example.com/"})
-		must(t, err)
+		testenv.Must(t, err)
 		rec := httptest.NewRecorder()
 		srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, pathOIDCMetadata, nil))
 		var doc map[string]any
-		must(t, json.Unmarshal(rec.Body.Bytes(), &doc))
+		testenv.Must(t, json.Unmarshal(rec.Body.Bytes(), &doc))
 		if doc["token_endpoint"] != "https://dev-123456.example.com/oauth2/v1/token" {
 			t.Errorf("token_endpoint = %v", doc["token_endpoint"])
 		}
@@ -99,11 +101,11 @@ func TestIssuer(t *testing.T) {
 
 	t.Run("from the first request when only the handler is used", func(t *testing.T) {
 		srv, err := New(Config{})
-		must(t, err)
+		testenv.Must(t, err)
 		hs := httptest.NewServer(srv.Handler())
 		defer hs.Close()
 		resp, err := http.Get(hs.URL + pathOIDCMetadata)
-		must(t, err)
+		testenv.Must(t, err)
 		defer func() { _ = resp.Body.Close() }()
 		if srv.Issuer() != hs.URL {
 			t.Errorf("Issuer() = %q, want %q", srv.Issuer(), hs.URL)
@@ -113,7 +115,7 @@ func TestIssuer(t *testing.T) {
 
 func TestRegistrationIsValidated(t *testing.T) {
 	srv, err := New(Config{})
-	must(t, err)
+	testenv.Must(t, err)
 	cases := map[string]error{
 		"web client without redirect URI": srv.AddWebClient(WebClient{ID: "a", Secret: "s"}),
 		"relative redirect URI":           srv.AddWebClient(WebClient{ID: "a", Secret: "s", RedirectURIs: []string{"/callback"}}),

@@ -30,6 +30,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
+
 	"golang.org/x/oauth2"
 )
 
@@ -166,7 +168,7 @@ func TestSetRateLimitsOnARunningServer(t *testing.T) {
 		}
 		return retrieveError(t, err).Response.StatusCode
 	}
-	must(t, env.srv.SetRateLimits(RateLimits{TokenPerMinute: 1}))
+	testenv.Must(t, env.srv.SetRateLimits(RateLimits{TokenPerMinute: 1}))
 	if got := env.srv.RateLimits(); got != (RateLimits{PerMinute: 100, TokenPerMinute: 1}) {
 		t.Errorf("after SetRateLimits: %+v; a zero field must keep its value", got)
 	}
@@ -179,7 +181,7 @@ func TestSetRateLimitsOnARunningServer(t *testing.T) {
 
 	admin := func(method, body string) (int, map[string]any) {
 		req, err := http.NewRequest(method, env.url(pathAdminRateLimits), strings.NewReader(body))
-		must(t, err)
+		testenv.Must(t, err)
 		status, out, _ := env.doJSON(req)
 		return status, out
 	}

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/felixge/httpsnoop"
 	"k8s.io/utils/clock"
 )
 
@@ -53,35 +54,35 @@ func setLogError(ctx context.Context, code string) {
 	}
 }
 
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(status int) {
-	if r.status == 0 {
-		r.status = status
-	}
-	r.ResponseWriter.WriteHeader(status)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
 // logRequests writes one line per request: method, path, status, duration,
 // and the client and OAuth error where known.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		wallStart := clock.RealClock{}.Now()
 		entry := &requestLog{}
-		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestLogKey{}, entry)))
+		// The status the handler wrote, 0 when it wrote none: httpsnoop
+		// keeps the writer's optional interfaces (Flusher, ...) intact.
+		status := 0
+		hooked := httpsnoop.Wrap(w, httpsnoop.Hooks{
+			WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
+				return func(code int) {
+					if status == 0 {
+						status = code
+					}
+					next(code)
+				}
+			},
+			Write: func(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
+				return func(b []byte) (int, error) {
+					if status == 0 {
+						status = http.StatusOK
+					}
+					return next(b)
+				}
+			},
+		})
+		next.ServeHTTP(hooked, r.WithContext(context.WithValue(r.Context(), requestLogKey{}, entry)))
 
-		status := rec.status
 		switch {
 		case status == 0 && r.Context().Err() != nil:
 			// The client gave up before an answer was written (for example

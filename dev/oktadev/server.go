@@ -261,7 +261,12 @@ func (s *Server) dated(next http.Handler) http.Handler {
 
 // Start serves on l in the background until Close. When Config.Issuer is
 // empty the issuer becomes the listener's URL.
-func (s *Server) Start(l net.Listener) error {
+func (s *Server) Start(l net.Listener) error { return s.StartBehind(l, nil) }
+
+// StartBehind is Start with front in front of the server's handler (a
+// recorder, or something that plays a proxy between the client and Okta);
+// nil is none.
+func (s *Server) StartBehind(l net.Listener, front func(http.Handler) http.Handler) error {
 	s.serveMu.Lock()
 	defer s.serveMu.Unlock()
 	if s.httpServer != nil {
@@ -277,8 +282,12 @@ func (s *Server) Start(l net.Listener) error {
 		s.issuer = "http://" + listenerHost(l.Addr())
 	}
 	s.issuerMu.Unlock()
+	h := s.handler
+	if front != nil {
+		h = front(h)
+	}
 	s.httpServer = &http.Server{
-		Handler:           s.handler,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}

@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
+
 	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 )
@@ -373,7 +375,7 @@ func TestServiceClientKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	must(t, env.srv.SetServiceClientKeys(testServiceRSA, publicJWKS(newKey.Public(), "ec-rotated")))
+	testenv.Must(t, env.srv.SetServiceClientKeys(testServiceRSA, publicJWKS(newKey.Public(), "ec-rotated")))
 
 	if _, err := env.clientCredentials(env.rsaAssertion().sign(t), testServiceRSA, "okta.logs.read"); err == nil {
 		t.Error("the replaced key still authenticates")

@@ -145,3 +145,12 @@ func Main(m *testing.M, use func(*Env)) {
 	}
 	os.Exit(code)
 }
+
+// Must fails the test at once when err is not nil: for a test's set-up
+// steps, which have nothing to assert but that they worked.
+func Must(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}

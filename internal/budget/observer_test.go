@@ -24,7 +24,6 @@ package budget
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -50,10 +49,7 @@ func startDevOrg(t *testing.T, tokenPerMinute int) *devOrg {
 	t.Helper()
 	// fosite stamps expiry from the wall clock: start there, only go forward.
 	clk := clocktesting.NewFakeClock(time.Now())
-	srv, err := oktadev.New(oktadev.Config{Clock: clk, RateLimitPerMinute: 10000, TokenRateLimitPerMinute: tokenPerMinute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := oktadev.NewTestServer(t, oktadev.Config{Clock: clk, RateLimitPerMinute: 10000, TokenRateLimitPerMinute: tokenPerMinute})
 	if err := srv.AddAuthorizationServer(oktadev.AuthorizationServer{ID: oktadev.DefaultAuthorizationServerID,
 		Scopes: []string{"logs:read"}}); err != nil {
 		t.Fatal(err)
@@ -61,14 +57,6 @@ func startDevOrg(t *testing.T, tokenPerMinute int) *devOrg {
 	if err := srv.AddServiceClient(oktadev.ServiceClient{ID: "0oaservice", Secret: "service-secret"}); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(l); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
 	return &devOrg{srv: srv, clock: clk,
 		tokenURL: srv.AuthorizationServerIssuer(oktadev.DefaultAuthorizationServerID) + "/v1/token"}
 }

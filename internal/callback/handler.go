@@ -145,22 +145,13 @@ func (s *Server) claim(ctx context.Context, hash string) (*state.PendingLogin, *
 		}
 		return nil, nil, &o
 	}
-	current := state.Decode(secret)
-	p := current.Pending
-	if p == nil || p.StateHash != hash {
+	next, p, claimErr := state.Decode(secret).Claim(hash, s.Clock.Now())
+	if errors.Is(claimErr, state.ErrUnknownSignIn) {
 		o := unknownState()
 		return nil, nil, &o
 	}
-	now := s.Clock.Now()
-	expired := !now.Before(p.ExpiresAt)
-	current.Pending = nil
-	if !expired {
-		// The reconciler makes no new link while the code is exchanged;
-		// store or release ends the claim.
-		current.Claimed = now
-	}
 	updated := secret.DeepCopy()
-	state.Encode(current, updated)
+	state.Encode(next, updated)
 	if err := s.Client.Update(ctx, updated); err != nil {
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 			o := unknownState()
@@ -170,7 +161,7 @@ func (s *Server) claim(ctx context.Context, hash string) (*state.PendingLogin, *
 		o := unavailable("The operator cannot record the sign-in right now. Open the sign-in link from the resource's status.authorizationURL again in a minute.")
 		return nil, nil, &o
 	}
-	if expired {
+	if errors.Is(claimErr, state.ErrSignInExpired) {
 		o := outcome{http.StatusBadRequest, "expired_state", page{
 			Title:   "This sign-in link has expired",
 			Message: "The link was valid for a limited time. The operator publishes a new one: run `kubectl oktatoken status` or read the resource's status.authorizationURL, and sign in again.",
@@ -294,14 +285,12 @@ func (s *Server) reopen(ctx context.Context, owner types.NamespacedName, p *stat
 		if err := s.APIReader.Get(ctx, key, secret); err != nil {
 			return err
 		}
-		st := state.Decode(secret)
-		if st.Pending != nil {
+		next, reopened := state.Decode(secret).Reopen(p)
+		if !reopened {
 			// A newer link was made meanwhile; it wins.
 			return nil
 		}
-		st.Pending = p
-		st.Claimed = time.Time{}
-		state.Encode(st, secret)
+		state.Encode(next, secret)
 		return s.Client.Update(ctx, secret)
 	})
 	if err != nil {
@@ -329,12 +318,7 @@ func (s *Server) store(ctx context.Context, owner types.NamespacedName, uid type
 		if owned := state.OwnerUID(secret); owned != "" && owned != uid {
 			return fmt.Errorf("the state Secret now belongs to another OktaScopedToken of this name")
 		}
-		st := state.Decode(secret)
-		st.Grant = grant
-		st.ReauthorizeWanted = false
-		st.GrantLost = ""
-		st.Claimed = time.Time{}
-		state.Encode(st, secret)
+		state.Encode(state.Decode(secret).SignedIn(grant), secret)
 		return s.Client.Update(ctx, secret)
 	})
 }
@@ -348,12 +332,11 @@ func (s *Server) release(ctx context.Context, owner types.NamespacedName) {
 		if err := s.APIReader.Get(ctx, key, secret); err != nil {
 			return err
 		}
-		st := state.Decode(secret)
-		if st.Claimed.IsZero() {
+		next, released := state.Decode(secret).Release(false, time.Time{})
+		if !released {
 			return nil
 		}
-		st.Claimed = time.Time{}
-		state.Encode(st, secret)
+		state.Encode(next, secret)
 		return s.Client.Update(ctx, secret)
 	})
 	if client.IgnoreNotFound(err) != nil {

@@ -21,7 +21,6 @@ import (
 	"context"
 	"crypto"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -62,18 +61,7 @@ func newDevEnv(t *testing.T) *devEnv {
 	// wall clock, so the fake clock starts at the real time and stays near.
 	clk := clocktesting.NewFakeClock(time.Now())
 	// Not Okta's one hour, so a client that assumed it would be noticed.
-	srv, err := oktadev.New(oktadev.Config{Clock: clk, AccessTokenTTL: devTokenLifetime})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(l); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := oktadev.NewTestServer(t, oktadev.Config{Clock: clk, AccessTokenTTL: devTokenLifetime})
 	for _, c := range []oktadev.ServiceClient{
 		{ID: rsaServiceID, JWKS: publicJWKS(testRSAKey().Public(), "rsa-1"), GrantedScopes: []string{grantedScope}},
 		{ID: ecServiceID, JWKS: publicJWKS(testECKey().Public(), "ec-1"), GrantedScopes: []string{grantedScope}},

@@ -19,7 +19,6 @@ package okta
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -48,28 +47,20 @@ func (m *metadataServer) asked() []string {
 
 func newMetadataServer(t *testing.T, hide ...string) *metadataServer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &metadataServer{issuer: "http://" + l.Addr().String()}
-	dev, err := oktadev.New(oktadev.Config{Issuer: m.issuer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := dev.Handler()
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.mu.Lock()
-		m.paths = append(m.paths, r.URL.Path)
-		m.mu.Unlock()
-		if slices.Contains(hide, r.URL.Path) {
-			http.NotFound(w, r)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close(); _ = dev.Close() })
+	m := &metadataServer{}
+	dev := oktadev.NewTestServer(t, oktadev.Config{}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m.mu.Lock()
+			m.paths = append(m.paths, r.URL.Path)
+			m.mu.Unlock()
+			if slices.Contains(hide, r.URL.Path) {
+				http.NotFound(w, r)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	m.issuer = dev.Issuer()
 	return m
 }
 

@@ -23,13 +23,17 @@ limitations under the License.
 // It lives in the operator's namespace, so it cannot carry an owner
 // reference to the resource; annotations name the owner instead, and the
 // resource's finalizer deletes it.
+//
+// The reconciler and the callback both change the state. Neither sets its
+// fields: each change is a method of State (transitions.go) that returns the
+// next state, so what a claim, a sign-in or a lost grant clears is decided in
+// one place and table-tested there. The Secret's layout is codec.go's.
 package state
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -59,49 +63,10 @@ const (
 	AnnotationOwnerUID = "oktatoken.dev/owner-uid"
 )
 
-// Data keys.
-const (
-	keyFingerprint     = "grant-fingerprint"
-	keyRefreshToken    = "refresh_token"
-	keyAccessToken     = "access_token"
-	keyTokenType       = "token_type"
-	keyIssuedAt        = "issued_at"
-	keyExpiry          = "expiry"
-	keyScope           = "scope"
-	keySubject         = "subject"
-	keyOrigin          = "origin"
-	keyKeyThumbprint   = "key-thumbprint"
-	keyPendingHash     = "pending-state-hash"
-	keyPendingVerifier = "pending-verifier"
-	keyPendingExpires  = "pending-expires-at"
-	keyPendingRedirect = "pending-redirect-uri"
-	keyPendingPrint    = "pending-fingerprint"
-	keyPendingURL      = "pending-authorization-url"
-	keyPendingNonce    = "pending-nonce"
-	keyRenewHandled    = "renew-requested-at-handled"
-	keyReauthHandled   = "reauthorize-requested-at-handled"
-	keyReauthWanted    = "reauthorize-wanted"
-	keyGrantLost       = "grant-lost-reason"
-	keyRotations       = "rotations"
-	keyCredentials     = "credentials-version"
-	keyRevokeAttempts  = "revoke-attempts"
-	keyFormat          = "format"
-	keyClaimedAt       = "sign-in-claimed-at"
-	keyManualAt        = "renew-requested-at-handled-at"
-	keyIssuer          = "issuer"
-	keyClientID        = "client-id"
-	keyRevocation      = "revocation-endpoint"
-)
-
 // ClaimTimeout bounds how long a claimed sign-in may take: the callback's
 // code exchange is bounded well under it, so a claim older than this was
 // abandoned (its process died) and a new link may be made.
 const ClaimTimeout = time.Minute
-
-// Format is the version of the state Secret's layout this code writes. A
-// Secret without it was written before versions were recorded (format 1,
-// which this code reads as it is: format 2 only added keys).
-const Format = "2"
 
 // Origin says how the current token was obtained: a sign-in (announced
 // with an Authorized Event) or not.
@@ -144,6 +109,9 @@ type Grant struct {
 	Issuer             string
 	ClientID           string
 	RevocationEndpoint string
+	// DPoPKey is the private JWK of the key the grant's tokens are bound
+	// to (spec.tokenBinding DPoP): a refresh must be proven with it.
+	DPoPKey string
 }
 
 // BindTo records where the grant was obtained.
@@ -156,18 +124,18 @@ func (g *Grant) HasToken() bool { return g != nil && g.AccessToken != "" }
 
 // PendingLogin is a sign-in waiting for its callback.
 type PendingLogin struct {
-	StateHash   string
-	Verifier    string
-	ExpiresAt   time.Time
-	RedirectURI string
-	Fingerprint string
+	StateHash   string    `json:"stateHash"`
+	Verifier    string    `json:"verifier"`
+	ExpiresAt   time.Time `json:"expiresAt"`
+	RedirectURI string    `json:"redirectURI"`
+	Fingerprint string    `json:"fingerprint"`
 	// AuthorizationURL is the sign-in link published in status; kept here
 	// so that a stale status read from the cache never leads to a second,
 	// competing link.
-	AuthorizationURL string
+	AuthorizationURL string `json:"authorizationURL"`
 	// Nonce is the sign-in's OpenID Connect nonce: the ID token Okta
 	// issues must carry it.
-	Nonce string
+	Nonce string `json:"nonce,omitempty"`
 }
 
 // State is the decoded state Secret.
@@ -197,6 +165,12 @@ type State struct {
 	// exchanging its code. Until it stores the grant or gives up (or
 	// ClaimTimeout passes), no new link is made: the person is done.
 	Claimed time.Time
+	// SignInFailures counts the sign-ins in a row whose code exchange
+	// failed, and SignInRetryAt is when the next link may be made: a
+	// resource whose sign-ins keep failing backs off instead of spending
+	// its org's budget on a new link at every pass.
+	SignInFailures int
+	SignInRetryAt  time.Time
 }
 
 // SecretName is the state Secret's name for a resource: "ost.<ns>.<name>".
@@ -245,117 +219,6 @@ func NewSecret(stateNamespace string, owner types.NamespacedName, uid types.UID)
 			Annotations: map[string]string{AnnotationOwner: owner.String(), AnnotationOwnerUID: string(uid)},
 		},
 		Type: corev1.SecretTypeOpaque,
-	}
-}
-
-// Decode reads a state Secret. A nil Secret is an empty state.
-func Decode(s *corev1.Secret) State {
-	var st State
-	if s == nil {
-		return st
-	}
-	d := s.Data
-	get := func(k string) string { return string(d[k]) }
-	if get(keyAccessToken) != "" || get(keyRefreshToken) != "" {
-		st.Grant = &Grant{
-			Fingerprint:   get(keyFingerprint),
-			RefreshToken:  get(keyRefreshToken),
-			AccessToken:   get(keyAccessToken),
-			TokenType:     get(keyTokenType),
-			IssuedAt:      parseTime(get(keyIssuedAt)),
-			Expiry:        parseTime(get(keyExpiry)),
-			Scopes:        strings.Fields(get(keyScope)),
-			Subject:       get(keySubject),
-			Origin:        Origin(get(keyOrigin)),
-			KeyThumbprint: get(keyKeyThumbprint),
-
-			CredentialsVersion: get(keyCredentials),
-			Rotations:          parseInt(get(keyRotations)),
-			Issuer:             get(keyIssuer),
-			ClientID:           get(keyClientID),
-			RevocationEndpoint: get(keyRevocation),
-		}
-	}
-	if get(keyPendingHash) != "" {
-		st.Pending = &PendingLogin{
-			StateHash:        get(keyPendingHash),
-			Verifier:         get(keyPendingVerifier),
-			ExpiresAt:        parseTime(get(keyPendingExpires)),
-			RedirectURI:      get(keyPendingRedirect),
-			Fingerprint:      get(keyPendingPrint),
-			AuthorizationURL: get(keyPendingURL),
-			Nonce:            get(keyPendingNonce),
-		}
-	}
-	st.RenewHandled = get(keyRenewHandled)
-	st.ReauthorizeHandled = get(keyReauthHandled)
-	st.ReauthorizeWanted = get(keyReauthWanted) == "true"
-	st.GrantLost = get(keyGrantLost)
-	st.RevokeAttempts = int(parseInt(get(keyRevokeAttempts)))
-	st.Claimed = parseTime(get(keyClaimedAt))
-	st.ManualAt = parseTime(get(keyManualAt))
-	st.Format = get(keyFormat)
-	return st
-}
-
-// Encode writes st into s (data and the pending-state label), keeping s's
-// other metadata.
-func Encode(st State, s *corev1.Secret) {
-	d := map[string][]byte{}
-	set := func(k, v string) {
-		if v != "" {
-			d[k] = []byte(v)
-		}
-	}
-	if g := st.Grant; g != nil {
-		set(keyFingerprint, g.Fingerprint)
-		set(keyRefreshToken, g.RefreshToken)
-		set(keyAccessToken, g.AccessToken)
-		set(keyTokenType, g.TokenType)
-		set(keyIssuedAt, formatTime(g.IssuedAt))
-		set(keyExpiry, formatTime(g.Expiry))
-		set(keyScope, strings.Join(g.Scopes, " "))
-		set(keySubject, g.Subject)
-		set(keyOrigin, string(g.Origin))
-		set(keyKeyThumbprint, g.KeyThumbprint)
-		set(keyCredentials, g.CredentialsVersion)
-		set(keyIssuer, g.Issuer)
-		set(keyClientID, g.ClientID)
-		set(keyRevocation, g.RevocationEndpoint)
-		if g.Rotations > 0 {
-			set(keyRotations, strconv.FormatInt(g.Rotations, 10))
-		}
-	}
-	if p := st.Pending; p != nil {
-		set(keyPendingHash, p.StateHash)
-		set(keyPendingVerifier, p.Verifier)
-		set(keyPendingExpires, formatTime(p.ExpiresAt))
-		set(keyPendingRedirect, p.RedirectURI)
-		set(keyPendingPrint, p.Fingerprint)
-		set(keyPendingURL, p.AuthorizationURL)
-		set(keyPendingNonce, p.Nonce)
-	}
-	set(keyRenewHandled, st.RenewHandled)
-	set(keyReauthHandled, st.ReauthorizeHandled)
-	if st.ReauthorizeWanted {
-		set(keyReauthWanted, "true")
-	}
-	set(keyGrantLost, st.GrantLost)
-	if st.RevokeAttempts > 0 {
-		set(keyRevokeAttempts, strconv.Itoa(st.RevokeAttempts))
-	}
-	set(keyClaimedAt, formatTime(st.Claimed))
-	set(keyManualAt, formatTime(st.ManualAt))
-	set(keyFormat, Format)
-	s.Data = d
-	s.StringData = nil
-	if s.Labels == nil {
-		s.Labels = map[string]string{}
-	}
-	if st.Pending != nil {
-		s.Labels[LabelPendingState] = st.Pending.StateHash
-	} else {
-		delete(s.Labels, LabelPendingState)
 	}
 }
 
@@ -416,21 +279,4 @@ func Fingerprint(spec v1.OktaScopedTokenSpec) string {
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
-}
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
-
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
-}
-
-func parseInt(s string) int64 {
-	n, _ := strconv.ParseInt(s, 10, 64)
-	return n
 }

@@ -44,10 +44,11 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 			Pending: &PendingLogin{StateHash: "abc", ExpiresAt: at}, RenewHandled: "1", ReauthorizeHandled: "2", ReauthorizeWanted: true,
 			GrantLost: "Okta no longer accepts the refresh token",
 		},
-		"format 2 keys": {
+		"every field": {
 			Grant: &Grant{AccessToken: "at", RefreshToken: "rt", Expiry: at, Scopes: []string{"okta.logs.read"},
-				Origin: OriginRefresh, Rotations: 12, CredentialsVersion: "4711"},
-			RevokeAttempts: 2, Claimed: at, ManualAt: at,
+				Origin: OriginRefresh, Rotations: 12, CredentialsVersion: "4711", Issuer: "https://dev-1.okta.com",
+				ClientID: "0oa1", RevocationEndpoint: "https://dev-1.okta.com/oauth2/v1/revoke", DPoPKey: `{"kty":"EC"}`},
+			RevokeAttempts: 2, Claimed: at, ManualAt: at, SignInFailures: 3, SignInRetryAt: at,
 		},
 	}
 	for name, want := range tests {
@@ -147,8 +148,43 @@ func TestDecodeFormat1(t *testing.T) {
 		t.Fatalf("format 1 read as %+v / %+v", st, st.Grant)
 	}
 	Encode(st, s)
-	if string(s.Data["format"]) != Format {
-		t.Fatalf("written as format %q, want %q", s.Data["format"], Format)
+	if got := Decode(s); got.Format != Format || got.Grant == nil || got.Grant.RefreshToken != "rt" {
+		t.Fatalf("written back as format %q with %+v, want format %q with the same grant", got.Format, got.Grant, Format)
+	}
+	if len(s.Data) != 1 {
+		t.Fatalf("format %s keeps one document, not the old keys: %d data keys", Format, len(s.Data))
+	}
+}
+
+// TestDecodeFormat2: the layout of v0.2 (format 2: format 1's keys plus the
+// grant's binding, counts and claims), written by hand key by key.
+func TestDecodeFormat2(t *testing.T) {
+	s := NewSecret("ns", types.NamespacedName{Namespace: "a", Name: "b"}, "uid")
+	s.Data = map[string][]byte{
+		"format": []byte("2"), "grant-fingerprint": []byte("fp"), "refresh_token": []byte("rt"),
+		"access_token": []byte("at"), "expiry": []byte("2026-11-29T13:00:00Z"), "scope": []byte("okta.logs.read"),
+		"origin": []byte("refresh"), "rotations": []byte("7"), "issuer": []byte("https://dev-1.okta.com"),
+		"client-id": []byte("0oa1"), "revocation-endpoint": []byte("https://dev-1.okta.com/oauth2/v1/revoke"),
+		"pending-state-hash": []byte("abc"), "pending-verifier": []byte("v"),
+		"pending-expires-at": []byte("2026-11-29T13:00:00Z"), "pending-nonce": []byte("n"),
+		"reauthorize-wanted": []byte("true"), "revoke-attempts": []byte("1"),
+		"sign-in-claimed-at": []byte("2026-11-29T12:30:00Z"),
+	}
+	st := Decode(s)
+	g := st.Grant
+	if st.Format != "2" || g == nil || g.Rotations != 7 || g.Issuer != "https://dev-1.okta.com" || g.ClientID != "0oa1" ||
+		st.Pending == nil || st.Pending.Nonce != "n" || !st.ReauthorizeWanted || st.RevokeAttempts != 1 || st.Claimed.IsZero() {
+		t.Fatalf("format 2 read as %+v / %+v", st, g)
+	}
+}
+
+// TestDecodeEditedDocument: a document that does not parse (edited by
+// hand) is an empty state, not a crash; the next sign-in replaces it.
+func TestDecodeEditedDocument(t *testing.T) {
+	s := NewSecret("ns", types.NamespacedName{Namespace: "a", Name: "b"}, "uid")
+	s.Data = map[string][]byte{"state": []byte(`{"version":"3","grant":`)}
+	if st := Decode(s); st.Grant != nil || st.Pending != nil {
+		t.Fatalf("a broken document read as %+v", st)
 	}
 }
 

@@ -18,7 +18,6 @@ package install
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -51,18 +50,7 @@ const (
 // are the callbacks of the operators under test, and the person.
 func devServer(t *testing.T, callbackURLs ...string) *oktadev.Server {
 	t.Helper()
-	srv, err := oktadev.New(oktadev.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(l); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := oktadev.NewTestServer(t, oktadev.Config{})
 	if err := srv.AddWebClient(oktadev.WebClient{
 		ID: webClientID, Secret: webSecret, RedirectURIs: callbackURLs,
 		GrantedScopes: []string{"okta.logs.read"},
@@ -184,7 +172,8 @@ func (l *lifecycle) signIn(g Gomega) {
 
 	st := &corev1.Secret{}
 	g.Expect(env.Client.Get(l.ctx(), l.stateSecretKey(), st)).To(Succeed())
-	g.Expect(st.Data["refresh_token"]).NotTo(BeEmpty(), "the refresh token is kept in the operator's namespace")
+	g.Expect(state.Decode(st).Grant).NotTo(BeNil())
+	g.Expect(state.Decode(st).Grant.RefreshToken).NotTo(BeEmpty(), "the refresh token is kept in the operator's namespace")
 	g.Expect(l.srv.ActiveRefreshTokens(webClientID)).To(Equal(1))
 
 	g.Eventually(func(g Gomega) []string {

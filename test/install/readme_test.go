@@ -30,7 +30,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"helm.sh/helm/v3/pkg/strvals"
+	"helm.sh/helm/v4/pkg/strvals"
 
 	"github.com/okta-token-operator/okta-token-operator/charts"
 	"github.com/okta-token-operator/okta-token-operator/dev/testenv"

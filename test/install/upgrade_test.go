@@ -322,11 +322,13 @@ func TestV01ResourcesSurviveTheUpgrade(t *testing.T) {
 	g.Expect(cur.Status.Rotations).To(Equal(webGrant.rotations+1), "v0.1's rotation count goes on")
 	stateSecret := &corev1.Secret{}
 	g.Expect(env.Client.Get(ctx, web.stateSecretKey(), stateSecret)).To(Succeed())
-	g.Expect(string(stateSecret.Data["format"])).To(Equal(state.Format), "the state Secret is rewritten in today's format")
+	stored := state.Decode(stateSecret)
+	g.Expect(stored.Format).To(Equal(state.Format), "the state Secret is rewritten in today's format")
 	g.Expect(stateSecret.Annotations).To(HaveKeyWithValue(state.AnnotationOwnerUID, string(webToken.UID)),
 		"and bound to the resource's UID")
-	g.Expect(stateSecret.Data["refresh_token"]).NotTo(BeEmpty())
-	g.Expect(string(stateSecret.Data["refresh_token"])).NotTo(Equal(webGrant.refreshToken), "Okta's rotated refresh token is stored")
+	g.Expect(stored.Grant).NotTo(BeNil())
+	g.Expect(stored.Grant.RefreshToken).NotTo(BeEmpty())
+	g.Expect(stored.Grant.RefreshToken).NotTo(Equal(webGrant.refreshToken), "Okta's rotated refresh token is stored")
 
 	// Deleting it revokes the grant v0.1 obtained.
 	web.deleteAndRevoke(g)

@@ -16,15 +16,22 @@ limitations under the License.
 
 // Package plugin is the kubectl plugin for OktaScopedTokens (cmd/kubectl-oktatoken):
 //
-//	kubectl oktatoken status [NAME] [-n NS | -A]   what each token is waiting for, with sign-in links
-//	kubectl oktatoken login NAME [--force]        print the sign-in link (a new one with --force) and wait for the token
-//	kubectl oktatoken renew NAME                  rotate the token now and wait for the new one
+//	kubectl oktatoken status [NAME ...] [-n NS | -A]                what each token is waiting for, with sign-in links
+//	kubectl oktatoken login NAME [-n NS] [--force] [--timeout 10m]  print the sign-in link (a new one with --force) and wait for the token
+//	kubectl oktatoken renew NAME [-n NS] [--timeout 2m]             rotate the token now and wait for the new one
+//
+// It is built on k8s.io/cli-runtime like other kubectl plugins, so the
+// standard kubectl flags mean what they mean to kubectl: --kubeconfig,
+// --context, --cluster, --user, -n/--namespace, -s/--server, --token,
+// --as, --as-group, --as-uid, --request-timeout, the TLS flags and the rest
+// of genericclioptions.ConfigFlags. Run it in-process with [Run] or
+// [Execute]; [NewCmdOktaToken] is its cobra command.
 package plugin
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -32,101 +39,198 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 )
 
-const usage = `kubectl oktatoken manages OktaScopedTokens.
+// How long login and renew wait by default.
+const (
+	defaultLoginTimeout = 10 * time.Minute
+	defaultRenewTimeout = 2 * time.Minute
+)
 
-Usage:
-  kubectl oktatoken status [NAME] [-n NAMESPACE | -A]
+// synopsis follows an unknown command's error.
+const synopsis = `Usage:
+  kubectl oktatoken status [NAME ...] [-n NAMESPACE | -A]
   kubectl oktatoken login NAME [-n NAMESPACE] [--force] [--timeout 10m]
   kubectl oktatoken renew NAME [-n NAMESPACE] [--timeout 2m]
 
-Flags:
-  --kubeconfig PATH   kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)
-  -n, --namespace NS  namespace (default: the kubeconfig context's)
-`
+Run 'kubectl oktatoken --help' for all the flags.`
 
-type options struct {
-	kubeconfig, namespace string
-	allNamespaces, force  bool
-	timeout               time.Duration
-}
-
-// Run runs one plugin command; args exclude the program name.
+// Run runs one plugin command in-process; args exclude the program name.
+// out receives the output and any diagnostics (API warnings, help).
 func Run(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		_, _ = fmt.Fprint(out, usage)
-		return nil
-	}
-	cmd := args[0]
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	var o options
-	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file")
-	fs.StringVar(&o.namespace, "namespace", "", "namespace")
-	fs.StringVar(&o.namespace, "n", "", "namespace")
-	fs.BoolVar(&o.allNamespaces, "all-namespaces", false, "all namespaces")
-	fs.BoolVar(&o.allNamespaces, "A", false, "all namespaces")
-	fs.BoolVar(&o.force, "force", false, "login: ask for a new sign-in even if a token exists")
-	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "how long to wait")
-	// Flags may follow the name, as with kubectl.
-	var positional []string
-	rest := args[1:]
-	for len(rest) > 0 {
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		rest = fs.Args()
-		if len(rest) > 0 {
-			positional = append(positional, rest[0])
-			rest = rest[1:]
-		}
-	}
-	c, ns, err := connect(o)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	switch cmd {
-	case "status":
-		return status(ctx, c, ns, o.allNamespaces, positional, out)
-	case "login", "renew":
-		if len(positional) != 1 {
-			return fmt.Errorf("%s needs exactly one OktaScopedToken name", cmd)
-		}
-		key := types.NamespacedName{Namespace: ns, Name: positional[0]}
-		if cmd == "login" {
-			return login(ctx, c, key, o.force, out)
-		}
-		return renew(ctx, c, key, out)
-	}
-	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+	return Execute(ctx, args, genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: out, ErrOut: out})
 }
 
-func connect(o options) (client.Client, string, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if o.kubeconfig != "" {
-		rules.ExplicitPath = o.kubeconfig
+// Execute runs one plugin command on streams; args exclude the program
+// name. It prints nothing of the error it returns: the caller does.
+func Execute(ctx context.Context, args []string, streams genericiooptions.IOStreams) error {
+	root := NewCmdOktaToken(streams)
+	if args == nil {
+		args = []string{} // nil would make cobra read os.Args
 	}
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{})
-	cfg, err := cc.ClientConfig()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil && cmd == root && strings.HasPrefix(err.Error(), "unknown command ") {
+		// The root runs nothing itself, so cobra has not found a subcommand.
+		return fmt.Errorf("%s\n\n%s", strings.TrimRight(err.Error(), "\n"), synopsis)
+	}
+	return err
+}
+
+// options is what every subcommand shares: the standard kubectl flags and
+// the streams.
+type options struct {
+	configFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+}
+
+// NewCmdOktaToken is the `kubectl oktatoken` command with its subcommands
+// status, login and renew, writing to streams.
+func NewCmdOktaToken(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &options{configFlags: genericclioptions.NewConfigFlags(true), IOStreams: streams}
+	root := &cobra.Command{
+		Use:         "oktatoken",
+		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl oktatoken"},
+		Short:       "Manage OktaScopedTokens",
+		Long: `kubectl oktatoken manages OktaScopedTokens: it shows what each token is waiting
+for, with sign-in links; it prints a token's sign-in link and waits while
+someone signs in; and it rotates a token on demand.
+
+The kubeconfig, context, namespace, impersonation and every other standard
+kubectl flag work as they do with kubectl.`,
+		Example: `  # What each token in the current namespace is waiting for, with sign-in links
+  kubectl oktatoken status
+
+  # The same across all namespaces, using another kubeconfig context
+  kubectl oktatoken status -A --context staging
+
+  # Print the sign-in link for logs-reader and wait for its token
+  kubectl oktatoken login logs-reader -n monitoring
+
+  # Rotate the token of logs-reader now and wait for the new one
+  kubectl oktatoken renew logs-reader -n monitoring`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w\nSee '%s --help' for usage.", err, c.CommandPath())
+	})
+	o.configFlags.AddFlags(root.PersistentFlags())
+	root.AddCommand(newCmdStatus(o), newCmdLogin(o), newCmdRenew(o))
+	return root
+}
+
+func newCmdStatus(o *options) *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "status [NAME ...]",
+		Short: "Show what each OktaScopedToken is waiting for, with sign-in links",
+		Long: `Show the OktaScopedTokens of the namespace (all of them with -A, or only
+those NAMEd): whether each is ready, why not, when its token expires and is
+renewed, and how often it was rotated; then, for each that waits for a
+sign-in, the link to sign in at, or else what it is waiting for.`,
+		Example: `  kubectl oktatoken status
+  kubectl oktatoken status logs-reader -n monitoring
+  kubectl oktatoken status -A`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ns, err := o.connect()
+			if err != nil {
+				return err
+			}
+			return status(cmd.Context(), c, ns, all, args, o.Out)
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false,
+		"If present, list the OktaScopedTokens across all namespaces. Namespace in current context is ignored even if specified with --namespace.")
+	return cmd
+}
+
+func newCmdLogin(o *options) *cobra.Command {
+	var force bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "login NAME",
+		Short: "Print the sign-in link of an OktaScopedToken and wait for the token",
+		Long: `Print the sign-in link of the OktaScopedToken NAME and wait until someone has
+signed in and the token is issued. A token that is already valid is left
+alone unless --force asks for a new sign-in.`,
+		Example: `  kubectl oktatoken login logs-reader -n monitoring
+  kubectl oktatoken login logs-reader --force --timeout 30m`,
+		Args: exactlyOneName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ns, err := o.connect()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			return login(ctx, c, types.NamespacedName{Namespace: ns, Name: args[0]}, force, o.Out)
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "Ask for a new sign-in even if a valid token exists")
+	cmd.Flags().DurationVar(&timeout, "timeout", defaultLoginTimeout, "How long to wait for the sign-in link and the token")
+	return cmd
+}
+
+func newCmdRenew(o *options) *cobra.Command {
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "renew NAME",
+		Short: "Rotate the token of an OktaScopedToken now and wait for the new one",
+		Long: `Ask the operator to rotate the token of the OktaScopedToken NAME now, and wait
+for the new token.`,
+		Example: `  kubectl oktatoken renew logs-reader -n monitoring`,
+		Args:    exactlyOneName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ns, err := o.connect()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			return renew(ctx, c, types.NamespacedName{Namespace: ns, Name: args[0]}, o.Out)
+		},
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", defaultRenewTimeout, "How long to wait for the new token")
+	return cmd
+}
+
+func exactlyOneName(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%s needs exactly one OktaScopedToken name", cmd.Name())
+	}
+	return nil
+}
+
+// connect makes a client from the standard kubectl flags, and resolves the
+// namespace: --namespace, else the kubeconfig context's, else "default".
+func (o *options) connect() (client.Client, string, error) {
+	cfg, err := o.configFlags.ToRESTConfig()
 	if err != nil {
 		return nil, "", err
 	}
-	ns := o.namespace
-	if ns == "" {
-		if ns, _, err = cc.Namespace(); err != nil {
-			return nil, "", err
-		}
+	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return nil, "", err
 	}
+	// API warnings go to the error stream, as kubectl prints them.
+	cfg.WarningHandler = rest.NewWarningWriter(o.ErrOut, rest.WarningWriterOptions{Deduplicate: true})
 	// A scheme of its own: the process-wide one may be in use elsewhere.
 	s := runtime.NewScheme()
 	if err := v1.AddToScheme(s); err != nil {

@@ -22,13 +22,14 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
 
 	. "github.com/onsi/gomega"
 	"golang.org/x/oauth2"
@@ -48,35 +49,22 @@ func startDevOkta(t *testing.T) (string, string, *clocktesting.FakeClock) {
 	t.Helper()
 	const clientID, secret, redirect = "0oaoktalogscmdtest01", "oktalogs-cmd-test-secret", "http://127.0.0.1:1/callback"
 	fake := clocktesting.NewFakeClock(time.Now())
-	srv, err := oktadev.New(oktadev.Config{Clock: fake})
-	must(t, err)
-	must(t, srv.AddWebClient(oktadev.WebClient{ID: clientID, Secret: secret, RedirectURIs: []string{redirect},
+	srv := oktadev.NewTestServer(t, oktadev.Config{Clock: fake})
+	testenv.Must(t, srv.AddWebClient(oktadev.WebClient{ID: clientID, Secret: secret, RedirectURIs: []string{redirect},
 		GrantedScopes: []string{"okta.logs.read"}}))
-	must(t, srv.AddUser(oktadev.User{Username: oktadev.DemoUser, Password: oktadev.DemoPassword}))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	must(t, srv.Start(l))
-	t.Cleanup(func() { _ = srv.Close() })
-
+	testenv.Must(t, srv.AddUser(oktadev.User{Username: oktadev.DemoUser, Password: oktadev.DemoPassword}))
 	conf := &oauth2.Config{ClientID: clientID, ClientSecret: secret, RedirectURL: redirect, Scopes: []string{"okta.logs.read"},
 		Endpoint: oauth2.Endpoint{AuthURL: srv.Issuer() + "/oauth2/v1/authorize", TokenURL: srv.Issuer() + "/oauth2/v1/token"}}
 	verifier := oauth2.GenerateVerifier()
 	callback, err := oktadev.Authorize(conf.AuthCodeURL("state-cmd", oauth2.S256ChallengeOption(verifier)),
 		oktadev.DemoUser, oktadev.DemoPassword)
-	must(t, err)
+	testenv.Must(t, err)
 	tok, err := conf.Exchange(context.Background(), callback.Query().Get("code"), oauth2.VerifierOption(verifier))
-	must(t, err)
+	testenv.Must(t, err)
 	dir := t.TempDir()
-	must(t, os.WriteFile(filepath.Join(dir, "access_token"), []byte(tok.AccessToken), 0o600))
-	must(t, os.WriteFile(filepath.Join(dir, "token_type"), []byte("Bearer"), 0o600))
+	testenv.Must(t, os.WriteFile(filepath.Join(dir, "access_token"), []byte(tok.AccessToken), 0o600))
+	testenv.Must(t, os.WriteFile(filepath.Join(dir, "token_type"), []byte("Bearer"), 0o600))
 	return srv.Issuer(), dir, fake
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 var summaryLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [a-z0-9_.]+ \S+ [A-Z]+ \S.*$`)

@@ -54,6 +54,7 @@ import (
 	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
 	"github.com/okta-token-operator/okta-token-operator/internal/operator"
+	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
 const (
@@ -149,7 +150,6 @@ type fixture struct {
 	devClock *clocktesting.FakeClock
 	srv      *oktadev.Server
 	requests *tokenRequestLog
-	devHTTP  *http.Server
 	api      *apiRecorder
 	ns       string
 	// obj is the resource the fixture made last.
@@ -194,7 +194,7 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 		f.devClock = clocktesting.NewFakeClock(time.Now())
 		cfg.Clock = f.devClock
 	}
-	f.srv, f.requests, f.devHTTP = startDevServer(t, cfg)
+	f.srv, f.requests = startDevServer(t, cfg)
 	if err := f.srv.AddWebClient(oktadev.WebClient{
 		ID: webClientID, Secret: webSecret, RedirectURIs: []string{f.callback},
 		GrantedScopes: []string{"okta.logs.read", "okta.users.read"},
@@ -221,33 +221,15 @@ const unlimitedPerMinute = 1 << 30
 
 // startDevServer serves an in-process dev server, with no apps yet, behind
 // a token-request recorder.
-func startDevServer(t *testing.T, cfg oktadev.Config) (*oktadev.Server, *tokenRequestLog, *http.Server) {
+func startDevServer(t *testing.T, cfg oktadev.Config) (*oktadev.Server, *tokenRequestLog) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Issuer = "http://" + l.Addr().String()
-	srv, err := oktadev.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	requests := &tokenRequestLog{}
-	hs := &http.Server{Handler: requests.wrap(srv.Handler()), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(l) }()
-	t.Cleanup(func() {
-		_ = srv.Close()
-		_ = hs.Close()
-	})
-	return srv, requests, hs
+	return oktadev.NewTestServer(t, cfg, requests.wrap), requests
 }
 
 // stopDevServer makes Okta unreachable: connections to it are refused.
 func (f *fixture) stopDevServer() {
 	f.t.Helper()
-	if err := f.devHTTP.Close(); err != nil {
-		f.t.Fatal(err)
-	}
 	_ = f.srv.Close()
 }
 
@@ -526,7 +508,10 @@ func (f *fixture) accessToken(g Gomega) string {
 
 // refreshToken is the refresh token f.obj's state Secret holds.
 func (f *fixture) refreshToken(g Gomega) string {
-	return string(stateSecret(g, f.obj).Data["refresh_token"])
+	if grant := state.Decode(stateSecret(g, f.obj)).Grant; grant != nil {
+		return grant.RefreshToken
+	}
+	return ""
 }
 
 func (f *fixture) setClientSecret(value string) {

@@ -132,11 +132,11 @@ func stateSecretKey(obj *v1.OktaScopedToken) types.NamespacedName {
 	return types.NamespacedName{Namespace: stateNamespace, Name: state.SecretName(client.ObjectKeyFromObject(obj))}
 }
 
-// parseStateTime reads a time the state Secret stores (RFC 3339).
-func parseStateTime(g Gomega, s *corev1.Secret, key string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, string(s.Data[key]))
-	g.Expect(err).NotTo(HaveOccurred(), "state Secret key %s", key)
-	return t
+// storedGrant is the grant a state Secret holds.
+func storedGrant(g Gomega, s *corev1.Secret) *state.Grant {
+	grant := state.Decode(s).Grant
+	g.Expect(grant).NotTo(BeNil(), "the state Secret %s holds a grant", s.Name)
+	return grant
 }
 
 // --- Events ---

@@ -35,6 +35,7 @@ import (
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
+	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
 // TestSignInStoresTheToken walks the whole first-use story: apply, read the
@@ -92,10 +93,10 @@ func TestSignInStoresTheToken(t *testing.T) {
 
 	st := stateSecret(g, obj)
 	g.Expect(st.Namespace).To(Equal(stateNamespace))
-	g.Expect(st.Data["refresh_token"]).NotTo(BeEmpty(), "the refresh token lives in the state Secret")
+	g.Expect(storedGrant(g, st).RefreshToken).NotTo(BeEmpty(), "the refresh token lives in the state Secret")
 	g.Expect(st.Data).NotTo(HaveKey("pending-verifier"), "the pending login is gone once used")
 	access := string(sec.Data[v1.TokenSecretAccessToken])
-	remember(access, string(st.Data["refresh_token"]))
+	remember(access, state.Decode(st).Grant.RefreshToken)
 
 	// The token works where it is meant to: the System Log API.
 	req, _ := http.NewRequest(http.MethodGet, srv.Issuer()+"/api/v1/logs?limit=2", nil)
@@ -125,7 +126,7 @@ func TestSignInStoresTheToken(t *testing.T) {
 
 	t.Run("delete revokes and cleans up", func(t *testing.T) {
 		g := NewWithT(t)
-		rt := string(st.Data["refresh_token"])
+		rt := state.Decode(st).Grant.RefreshToken
 		g.Expect(env.Client.Delete(context.Background(), cur)).To(Succeed())
 		g.Eventually(func() bool {
 			return client.IgnoreNotFound(env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), &v1.OktaScopedToken{})) == nil &&

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/okta-token-operator/okta-token-operator/cmd/kubectl-oktatoken/plugin"
 	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
@@ -81,6 +83,31 @@ func TestKubectlPlugin(t *testing.T) {
 	out, err = kubectl("status", "logs-reader")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(out).To(MatchRegexp(ns + `\s+logs-reader\s+True\s+Issued`))
+
+	// The standard kubectl flags: --context picks a kubeconfig context, and a
+	// missing one is an error; --as impersonates, and a refusal is an error.
+	cfg, err := clientcmd.LoadFromFile(kubeconfig)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(cfg.Contexts).To(HaveLen(1))
+	var contextName string
+	for name := range cfg.Contexts {
+		contextName = name
+	}
+	out, err = kubectl("status", "logs-reader", "--context", contextName)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(MatchRegexp(ns + `\s+logs-reader\s+True\s+Issued`))
+	out, err = kubectl("status", "--context", "no-such-context")
+	g.Expect(err).To(MatchError(ContainSubstring(`context "no-such-context" does not exist`)))
+	g.Expect(out).To(BeEmpty())
+
+	out, err = kubectl("status", "--as", "nobody")
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
+	g.Expect(err).To(MatchError(ContainSubstring(`User "nobody" cannot list resource "oktascopedtokens"`)))
+	g.Expect(out).To(BeEmpty())
+	_, err = kubectl("renew", "logs-reader", "--as", "nobody")
+	g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
+	g.Expect(err).To(MatchError(ContainSubstring(`User "nobody" cannot get resource "oktascopedtokens"`)))
 
 	_, err = kubectl("frobnicate")
 	g.Expect(err).To(MatchError(ContainSubstring(`unknown command "frobnicate"`)))

@@ -50,7 +50,7 @@ func TestRotationAtRenewalTime(t *testing.T) {
 	g := NewWithT(t)
 	f, cur := signedIn(t, fixtureOptions{})
 	st := stateSecret(g, f.obj)
-	issued, expiry := parseStateTime(g, st, "issued_at"), parseStateTime(g, st, "expiry")
+	issued, expiry := storedGrant(g, st).IssuedAt, storedGrant(g, st).Expiry
 	renewal := cur.Status.RenewalTime.Time
 	g.Expect(renewal).To(BeTemporally("==", policy.RenewalTime(issued, expiry, cur.Spec, cur.UID)),
 		"status.renewalTime is the policy's renewal time, truncated to the second")

@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -32,6 +31,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
 
 	. "github.com/onsi/gomega"
 	"golang.org/x/oauth2"
@@ -67,17 +68,12 @@ func startDevOkta(t *testing.T, cfg oktadev.Config) *devOkta {
 	// starts at the wall time.
 	fake := clocktesting.NewFakeClock(time.Now())
 	cfg.Clock = fake
-	srv, err := oktadev.New(cfg)
-	must(t, err)
-	must(t, srv.AddWebClient(oktadev.WebClient{
+	srv := oktadev.NewTestServer(t, cfg)
+	testenv.Must(t, srv.AddWebClient(oktadev.WebClient{
 		ID: testClientID, Secret: testClientSecret,
 		RedirectURIs: []string{testRedirectURI}, GrantedScopes: []string{"okta.logs.read"},
 	}))
-	must(t, srv.AddUser(oktadev.User{Username: oktadev.DemoUser, Password: oktadev.DemoPassword, Name: oktadev.DemoUserName}))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	must(t, srv.Start(l))
-	t.Cleanup(func() { _ = srv.Close() })
+	testenv.Must(t, srv.AddUser(oktadev.User{Username: oktadev.DemoUser, Password: oktadev.DemoPassword, Name: oktadev.DemoUserName}))
 	return &devOkta{srv: srv, clock: fake, oauth: &oauth2.Config{
 		ClientID: testClientID, ClientSecret: testClientSecret, RedirectURL: testRedirectURI,
 		Scopes: []string{"okta.logs.read"},
@@ -86,13 +82,6 @@ func startDevOkta(t *testing.T, cfg oktadev.Config) *devOkta {
 			AuthStyle: oauth2.AuthStyleInHeader,
 		},
 	}}
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // testContext bounds a test's reading, so a reader that never stops fails
@@ -110,9 +99,9 @@ func (d *devOkta) issueToken(t *testing.T) string {
 	verifier := oauth2.GenerateVerifier()
 	authURL := d.oauth.AuthCodeURL("state-oktalogs", oauth2.S256ChallengeOption(verifier))
 	callback, err := oktadev.Authorize(authURL, oktadev.DemoUser, oktadev.DemoPassword)
-	must(t, err)
+	testenv.Must(t, err)
 	tok, err := d.oauth.Exchange(context.Background(), callback.Query().Get("code"), oauth2.VerifierOption(verifier))
-	must(t, err)
+	testenv.Must(t, err)
 	return tok.AccessToken
 }
 
@@ -122,11 +111,11 @@ func (d *devOkta) revoke(t *testing.T, token string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, d.srv.Issuer()+"/oauth2/v1/revoke",
 		strings.NewReader(url.Values{"token": {token}, "token_type_hint": {"access_token"}}.Encode()))
-	must(t, err)
+	testenv.Must(t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(testClientID, testClientSecret)
 	resp, err := http.DefaultClient.Do(req)
-	must(t, err)
+	testenv.Must(t, err)
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("revoking a token: status %d", resp.StatusCode)
@@ -137,10 +126,10 @@ func (d *devOkta) revoke(t *testing.T, token string) {
 func (d *devOkta) statusWith(t *testing.T, token string) int {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, d.srv.Issuer()+logsPath+"?limit=1", nil)
-	must(t, err)
+	testenv.Must(t, err)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
-	must(t, err)
+	testenv.Must(t, err)
 	_ = resp.Body.Close()
 	return resp.StatusCode
 }
@@ -156,7 +145,7 @@ func (d *devOkta) reader(t *testing.T, path string) (*Client, *recorder, *logbuf
 		HTTPClient: &http.Client{Transport: rec, Timeout: 10 * time.Second},
 		Clock:      d.clock, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	})
-	must(t, err)
+	testenv.Must(t, err)
 	return c, rec, logs
 }
 
@@ -243,7 +232,7 @@ type secretVolume struct {
 
 func newSecretVolume(t *testing.T, data map[string]string) *secretVolume {
 	v := &secretVolume{t: t, dir: filepath.Join(t.TempDir(), "okta-token")}
-	must(t, os.Mkdir(v.dir, 0o755))
+	testenv.Must(t, os.Mkdir(v.dir, 0o755))
 	v.update(data)
 	return v
 }
@@ -253,22 +242,22 @@ func (v *secretVolume) update(data map[string]string) {
 	t.Helper()
 	v.version++
 	version := fmt.Sprintf("..%s.%d", time.Now().UTC().Format("2006_01_02_15_04_05"), v.version)
-	must(t, os.Mkdir(filepath.Join(v.dir, version), 0o755))
+	testenv.Must(t, os.Mkdir(filepath.Join(v.dir, version), 0o755))
 	for key, value := range data {
-		must(t, os.WriteFile(filepath.Join(v.dir, version, key), []byte(value), 0o644))
+		testenv.Must(t, os.WriteFile(filepath.Join(v.dir, version, key), []byte(value), 0o644))
 	}
 	old, _ := os.Readlink(filepath.Join(v.dir, atomicWriterData))
 	tmp := filepath.Join(v.dir, "..data_tmp")
-	must(t, os.Symlink(version, tmp))
-	must(t, os.Rename(tmp, filepath.Join(v.dir, atomicWriterData)))
+	testenv.Must(t, os.Symlink(version, tmp))
+	testenv.Must(t, os.Rename(tmp, filepath.Join(v.dir, atomicWriterData)))
 	for key := range data {
 		link := filepath.Join(v.dir, key)
 		if _, err := os.Lstat(link); os.IsNotExist(err) {
-			must(t, os.Symlink(filepath.Join(atomicWriterData, key), link))
+			testenv.Must(t, os.Symlink(filepath.Join(atomicWriterData, key), link))
 		}
 	}
 	if old != "" {
-		must(t, os.RemoveAll(filepath.Join(v.dir, old)))
+		testenv.Must(t, os.RemoveAll(filepath.Join(v.dir, old)))
 	}
 }
 

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
+
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 )
 
@@ -40,7 +42,7 @@ func TestSystemLogTokenFile(t *testing.T) {
 	plainDir := func(t *testing.T, files map[string]string) string {
 		dir := t.TempDir()
 		for name, content := range files {
-			must(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600))
+			testenv.Must(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600))
 		}
 		return dir
 	}
