@@ -227,7 +227,7 @@ func TestBackingOffKeepsTheLastFailure(t *testing.T) {
 // failure are Events; the same failure retried is not.
 func TestFailuresAreEventsOnTransitions(t *testing.T) {
 	obj := testResource()
-	reasons := []string{v1.ReasonTokenRequestFailed, v1.ReasonTokenRequestFailed, v1.ReasonRateLimited, v1.ReasonRateLimited}
+	reasons := []string{v1.ReasonTokenRequestFailed, v1.ReasonTokenRequestFailed, v1.ReasonDiscoveryFailed, v1.ReasonDiscoveryFailed}
 	var got []string
 	for i, reason := range reasons {
 		run, _, rec := testRun(t, obj.DeepCopy())

@@ -46,9 +46,7 @@ limitations under the License.
 //   - Okta's per-minute rate limits per endpoint, with X-Rate-Limit-* headers
 //     on every rate-limited endpoint's response, a token-endpoint limit of its own
 //     (Config.TokenRateLimitPerMinute) that custom authorization servers share,
-//     limits that change on a running server (SetRateLimits, or PUT
-//     /admin/rate-limits from loopback), and an exact count of the 429s served
-//     (RateLimitedResponses);
+//     and an exact count of the 429s served (RateLimitedResponses);
 //   - GET /api/v1/logs, a System Log resource that demands okta.logs.read;
 //   - fault injection on the token endpoints (5xx, 429, hangs) for tests.
 //

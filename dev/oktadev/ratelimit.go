@@ -17,7 +17,6 @@ limitations under the License.
 package oktadev
 
 import (
-	"encoding/json"
 	"errors"
 	"maps"
 	"net/http"
@@ -121,19 +120,6 @@ func (l *rateLimiter) get() RateLimits {
 	return l.limits
 }
 
-// set changes the limits. Requests already counted in the current window
-// stay counted: lowering a limit below them refuses the rest of the window.
-func (l *rateLimiter) set(limits RateLimits) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if limits.PerMinute > 0 {
-		l.limits.PerMinute = limits.PerMinute
-	}
-	if limits.TokenPerMinute > 0 {
-		l.limits.TokenPerMinute = limits.TokenPerMinute
-	}
-}
-
 func (l *rateLimiter) refusals() (int, map[string]int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -181,16 +167,6 @@ func (s *Server) limitedBy(bucket string, tokenEndpoint bool, next http.Handler)
 // RateLimits returns the limits in force.
 func (s *Server) RateLimits() RateLimits { return s.limiter.get() }
 
-// SetRateLimits changes the limits of a running server, from the next
-// request on. A zero field leaves that limit as it is.
-func (s *Server) SetRateLimits(l RateLimits) error {
-	if err := l.validate(); err != nil {
-		return err
-	}
-	s.limiter.set(l)
-	return nil
-}
-
 // RateLimitedResponses counts the 429 answers the server has served, whether
 // a rate limit or an injected fault caused them.
 func (s *Server) RateLimitedResponses() int {
@@ -204,48 +180,4 @@ func (s *Server) RateLimitedResponses() int {
 func (s *Server) RateLimitedResponsesByEndpoint() map[string]int {
 	_, byEndpoint := s.limiter.refusals()
 	return byEndpoint
-}
-
-// rateLimitsView is the JSON of /admin/rate-limits.
-type rateLimitsView struct {
-	RateLimits
-	RateLimitedResponses           int            `json:"rateLimitedResponses"`
-	RateLimitedResponsesByEndpoint map[string]int `json:"rateLimitedResponsesByEndpoint"`
-}
-
-// handleAdminRateLimits lets a test outside the process read and change the
-// limits: GET shows them with the 429s served so far, PUT (or POST) changes
-// them ({"perMinute":600,"tokenPerMinute":6000}; a missing or zero field
-// keeps its value). Loopback clients only, like /admin/faults.
-func (s *Server) handleAdminRateLimits(w http.ResponseWriter, r *http.Request) {
-	if !fromLoopback(r) {
-		writeAPIError(w, http.StatusForbidden, errorForbidden, summaryForbidden)
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-	case http.MethodPut, http.MethodPost:
-		var req RateLimits
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			writeAPIError(w, http.StatusBadRequest, errorValidation, "Api validation failed: rate limits", err.Error())
-			return
-		}
-		if err := s.SetRateLimits(req); err != nil {
-			writeAPIError(w, http.StatusBadRequest, errorValidation, "Api validation failed: rate limits", err.Error())
-			return
-		}
-	default:
-		w.Header().Set("Allow", "GET, PUT, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	total, byEndpoint := s.limiter.refusals()
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(rateLimitsView{
-		RateLimits:                     s.limiter.get(),
-		RateLimitedResponses:           total,
-		RateLimitedResponsesByEndpoint: byEndpoint,
-	})
 }

@@ -21,16 +21,11 @@ import (
 	"errors"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
 
 	"golang.org/x/oauth2"
 )
@@ -157,63 +152,6 @@ func TestCustomAuthorizationServersShareATokenBucket(t *testing.T) {
 	if got := env.srv.RateLimitedResponsesByEndpoint(); !maps.Equal(got, want) {
 		t.Errorf("RateLimitedResponsesByEndpoint = %v, want %v", got, want)
 	}
-}
-
-func TestSetRateLimitsOnARunningServer(t *testing.T) {
-	env := newTestEnv(t, Config{RateLimitPerMinute: 100})
-	token := func() int {
-		_, err := env.clientCredentials(env.rsaAssertion().sign(t), testServiceRSA, "okta.logs.read")
-		if err == nil {
-			return http.StatusOK
-		}
-		return retrieveError(t, err).Response.StatusCode
-	}
-	testenv.Must(t, env.srv.SetRateLimits(RateLimits{TokenPerMinute: 1}))
-	if got := env.srv.RateLimits(); got != (RateLimits{PerMinute: 100, TokenPerMinute: 1}) {
-		t.Errorf("after SetRateLimits: %+v; a zero field must keep its value", got)
-	}
-	if first, second := token(), token(); first != http.StatusOK || second != http.StatusTooManyRequests {
-		t.Fatalf("with a token limit of 1: statuses %d, %d", first, second)
-	}
-	if err := env.srv.SetRateLimits(RateLimits{PerMinute: -1}); err == nil {
-		t.Error("a negative limit was accepted")
-	}
-
-	admin := func(method, body string) (int, map[string]any) {
-		req, err := http.NewRequest(method, env.url(pathAdminRateLimits), strings.NewReader(body))
-		testenv.Must(t, err)
-		status, out, _ := env.doJSON(req)
-		return status, out
-	}
-	// Raising the limit in the window counts what was already spent.
-	status, view := admin(http.MethodPut, `{"tokenPerMinute":3}`)
-	if status != http.StatusOK || view["tokenPerMinute"] != float64(3) || view["perMinute"] != float64(100) || view["rateLimitedResponses"] != float64(1) {
-		t.Fatalf("PUT: %d %v", status, view)
-	}
-	if byEndpoint, _ := view["rateLimitedResponsesByEndpoint"].(map[string]any); byEndpoint[pathToken] != float64(1) {
-		t.Errorf("rateLimitedResponsesByEndpoint = %v", view["rateLimitedResponsesByEndpoint"])
-	}
-	if got := []int{token(), token(), token()}; !slices.Equal(got, []int{200, 200, 429}) {
-		t.Errorf("after raising the limit to 3 with 1 spent: statuses %v, want 200 200 429", got)
-	}
-	if status, view := admin(http.MethodGet, ""); status != http.StatusOK || view["rateLimitedResponses"] != float64(2) {
-		t.Errorf("GET: %d %v", status, view)
-	}
-	for name, body := range map[string]string{"not JSON": "nope", "unknown field": `{"burst":3}`, "negative": `{"perMinute":-5}`} {
-		if status, view := admin(http.MethodPut, body); status != http.StatusBadRequest || view["errorCode"] != "E0000001" {
-			t.Errorf("%s: %d %v", name, status, view)
-		}
-	}
-
-	t.Run("refused to non-loopback clients", func(t *testing.T) {
-		req := httptest.NewRequest(http.MethodPut, pathAdminRateLimits, strings.NewReader(`{"perMinute":1}`))
-		req.RemoteAddr = "192.0.2.10:40000"
-		rec := httptest.NewRecorder()
-		env.srv.Handler().ServeHTTP(rec, req)
-		if rec.Code != http.StatusForbidden || env.srv.RateLimits().PerMinute != 100 {
-			t.Errorf("status %d, limits %+v", rec.Code, env.srv.RateLimits())
-		}
-	})
 }
 
 // The operator's benchmark counts 429s against the server's own count, so

@@ -64,11 +64,10 @@ const (
 	pathKeys       = "/oauth2" + endpointKeys
 	pathUserinfo   = "/oauth2" + endpointUserinfo
 	// The org authorization server's metadata is at the root of the org.
-	pathOIDCMetadata    = endpointOIDCMetadata
-	pathOAuthMetadata   = endpointOAuthMetadata
-	pathLogs            = "/api/v1/logs"
-	pathAdminFaults     = "/admin/faults"
-	pathAdminRateLimits = "/admin/rate-limits"
+	pathOIDCMetadata  = endpointOIDCMetadata
+	pathOAuthMetadata = endpointOAuthMetadata
+	pathLogs          = "/api/v1/logs"
+	pathAdminFaults   = "/admin/faults"
 )
 
 // Okta's org authorization server defaults.
@@ -101,7 +100,6 @@ type Config struct {
 	// TokenRateLimitPerMinute is the same for the token endpoints (one bucket
 	// for the org authorization server's, one shared by every custom
 	// authorization server's, as at Okta); default RateLimitPerMinute.
-	// SetRateLimits changes both on a running server.
 	TokenRateLimitPerMinute int
 	// Clock drives the server's own decisions: the refresh grace period,
 	// rate-limit windows, fault windows and token, code and assertion expiry.
@@ -245,7 +243,6 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(pathLogs, s.rateLimited(pathLogs, http.HandlerFunc(s.handleLogs)))
 	mux.Handle("/api/v1/", s.rateLimited("/api/v1/", http.HandlerFunc(s.handleUnknownAPI)))
 	mux.HandleFunc(pathAdminFaults, s.handleAdminFaults)
-	mux.HandleFunc(pathAdminRateLimits, s.handleAdminRateLimits)
 	return s.logRequests(s.learnIssuer(s.dated(mux)))
 }
 

@@ -92,7 +92,7 @@ real. It serves:
     and accept client secrets from service apps;
   - GET /api/v1/logs, the System Log, for org access tokens with okta.logs.read;
   - per-minute rate limits with X-Rate-Limit-* headers, and, for loopback
-    clients only, /admin/faults and /admin/rate-limits.
+    clients only, /admin/faults.
 
 Flags:
 `)
@@ -104,7 +104,6 @@ Examples:
   okta-dev-server --authorization-server default=logs:read --service-client-secret 0oaservice00000000002=s3cret
   okta-dev-server --rate-limit 600 --token-rate-limit 6000
   curl -X POST http://127.0.0.1:9090/admin/faults -d '{"status":429,"count":2,"resetAfter":"30s"}'
-  curl -X PUT http://127.0.0.1:9090/admin/rate-limits -d '{"tokenPerMinute":100}'
 `)
 	}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:9090", "Address to listen on.")
@@ -386,7 +385,6 @@ func printBanner(w io.Writer, srv *oktadev.Server, o options, r registered) {
 	}
 	p("Faults at run time (loopback only): POST/GET/DELETE %s/admin/faults", issuer)
 	p(`  e.g. curl -X POST %s/admin/faults -d '{"status":503,"count":3}'`, issuer)
-	p("Rate limits and 429s served (loopback only): GET/PUT %s/admin/rate-limits", issuer)
 	p("")
 	p("Requests are logged to stderr. Ctrl-C stops the server.")
 }

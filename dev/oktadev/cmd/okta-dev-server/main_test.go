@@ -223,7 +223,7 @@ func TestHelp(t *testing.T) {
 			t.Errorf("--help does not list -%s", flagName)
 		}
 	}
-	for _, want := range []string{"/oauth2/{id}/v1/", "/admin/rate-limits", "/admin/faults", "private_key_jwt"} {
+	for _, want := range []string{"/oauth2/{id}/v1/", "/admin/faults", "private_key_jwt"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("--help does not mention %s", want)
 		}
