@@ -70,6 +70,14 @@ fmt: ## Run go fmt against code.
 vet: ## Run go vet against code.
 	go vet ./...
 
+# UNIT_PACKAGES are the packages whose tests need no control plane: all but
+# test/ (integration and end-to-end tests); -short leaves out the CI runs of
+# the benchmark in dev/bench, which start one.
+UNIT_PACKAGES = $$(go list ./... | grep -v /test/)
+.PHONY: unit
+unit: ## Run every test that needs no control plane, for quick loops (under a minute when warm).
+	go test -short -count=1 $(UNIT_PACKAGES)
+
 TEST_FLAGS ?= -race -count=1
 .PHONY: test
 test: manifests generate fmt vet control-plane ## Run unit and integration tests against a real kube-apiserver and etcd built from source.

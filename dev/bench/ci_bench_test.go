@@ -50,6 +50,7 @@ var issue9Scenarios = []operatorbench.Scenario{operatorbench.ScenarioRotation, o
 // checks each countable figure against issue 9's target. A failure lists
 // the figures that missed, then prints the whole measured table.
 func TestCountableTargets(t *testing.T) {
+	skipInShortMode(t)
 	res := runBenchmark(benchContext(t), t, operatorbench.Config{
 		N: ciTokens, Unrelated: ciUnrelated, RotationTokens: ciRotationTokens, SignInTokens: ciSignedInTokens,
 		Scenarios: issue9Scenarios,
@@ -79,6 +80,14 @@ func TestCountableTargets(t *testing.T) {
 			len(missed), len(res.Checks()), strings.Join(missed, "; "), table)
 	} else {
 		t.Logf("measured:\n%s", table)
+	}
+}
+
+// skipInShortMode skips a test that starts a control plane and the
+// manager when `go test -short` runs (make unit); make test runs it.
+func skipInShortMode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane and the manager binary: make test runs it, make unit (-short) does not")
 	}
 }
 

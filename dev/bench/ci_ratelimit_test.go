@@ -41,6 +41,7 @@ const (
 // TestRateLimit runs the rate-limit scenario (issue 13) at a small N and
 // asserts its count: no 429 from the limited org. Its timings are printed.
 func TestRateLimit(t *testing.T) {
+	skipInShortMode(t)
 	ctx := benchContext(t)
 	binary, err := operatorbench.BuildManager(ctx, t.TempDir())
 	if err != nil {

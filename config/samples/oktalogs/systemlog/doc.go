@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package oktalogs reads the Okta System Log (GET {oktaDomain}/api/v1/logs)
+// Package systemlog reads the Okta System Log (GET {oktaDomain}/api/v1/logs)
 // with an access token that okta-token-operator keeps fresh in a Secret. It is
 // the library behind config/samples/oktalogs and the end of `make demo`, and the model
 // for any workload that consumes the operator's tokens.
