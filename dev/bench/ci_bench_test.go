@@ -53,7 +53,7 @@ func TestCountableTargets(t *testing.T) {
 	skipInShortMode(t)
 	res := runBenchmark(benchContext(t), t, operatorbench.Config{
 		N: ciTokens, Unrelated: ciUnrelated, RotationTokens: ciRotationTokens, SignInTokens: ciSignedInTokens,
-		Scenarios: issue9Scenarios,
+		Scenarios: issue9Scenarios, QuickBuild: true,
 	})
 	table := operatorbench.Table(res)
 

@@ -43,7 +43,7 @@ const (
 func TestRateLimit(t *testing.T) {
 	skipInShortMode(t)
 	ctx := benchContext(t)
-	binary, err := operatorbench.BuildManager(ctx, t.TempDir())
+	binary, err := operatorbench.BuildManager(ctx, t.TempDir(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
