@@ -100,6 +100,9 @@ func (l *writeLedger) end(kind string, o client.Object, err error) (missed bool)
 // stays — several handlers may ask about one event — until someone else's
 // write is seen or the object is deleted.
 func (l *writeLedger) ownEvent(kind string, o client.Object) bool {
+	if !writeLedgerEnabled {
+		return false
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.init()

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !nopageout
 
 /*
 Copyright 2026 The okta-token-operator Authors.
