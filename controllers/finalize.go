@@ -52,7 +52,7 @@ func (run *reconcileRun) ensureFinalizer(ctx context.Context) (outcome, error) {
 		return outcome{}, nil
 	}
 	status := run.obj.Status.DeepCopy()
-	if err := run.write(kindToken, run.obj, func() error { return run.r.Update(ctx, run.obj) }); err != nil {
+	if err := run.write(ctx, kindToken, run.obj, func() error { return run.r.Update(ctx, run.obj) }); err != nil {
 		return outcome{}, fmt.Errorf("adding the finalizer: %w", err)
 	}
 	// The update's answer carries the stored status; this pass keeps

@@ -78,7 +78,7 @@ func (run *reconcileRun) retireLegacyState(ctx context.Context) (outcome, error)
 	}
 	status := run.obj.Status.DeepCopy()
 	controllerutil.RemoveFinalizer(run.obj, v1.Finalizer)
-	if err := run.write(kindToken, run.obj, func() error { return run.r.Update(ctx, run.obj) }); err != nil {
+	if err := run.write(ctx, kindToken, run.obj, func() error { return run.r.Update(ctx, run.obj) }); err != nil {
 		return outcome{}, fmt.Errorf("removing the finalizer an earlier version added: %w", err)
 	}
 	run.obj.Status = *status

@@ -39,7 +39,12 @@ const (
 )
 
 // writeLedger remembers the resourceVersion of each object this process
-// wrote, so the watch event its own write causes does not cost a pass. The
+// wrote, so the watch event its own write causes does not cost a pass.
+// Measured (make bench, N = 1,000, against a manager built with -tags
+// nowriteledger): 1.00 reconcile per new token with it, 2.00 without,
+// the same writes and GETs either way; at this N the extra passes cost no
+// time a two-core machine can tell apart (the API server is the bound), but
+// they double the work per token the CI benchmark asserts. The
 // event may arrive before the write's answer: while a write is in flight,
 // the events of its object are held back, and when the answer shows one of
 // them was someone else's, the writing pass asks for another. When the

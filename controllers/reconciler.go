@@ -231,22 +231,23 @@ func (r *OktaScopedTokenReconciler) cachedSecret(ctx context.Context, namespace,
 // write sends one write of o, tracked in the write ledger so the event it
 // causes costs no pass. An event of someone else's that arrived during the
 // write gets its pass: the resource is queued again.
-func (run *reconcileRun) write(kind string, o client.Object, send func() error) error {
+func (run *reconcileRun) write(ctx context.Context, kind string, o client.Object, send func() error) error {
 	run.r.mem.writes.begin(kind, o)
 	err := send()
 	if run.r.mem.writes.end(kind, o, err) {
-		run.r.requeueNow(run.obj)
+		run.r.requeueNow(ctx, run.obj)
 	}
 	return err
 }
 
 // requeueNow queues a resource again at once (its pass may still be
-// running: the queue runs it once more afterwards).
-func (r *OktaScopedTokenReconciler) requeueNow(obj *v1.OktaScopedToken) {
+// running: the queue runs it once more afterwards). The channel's reader
+// only hands the event to the work queue, so a full buffer empties at
+// once; the send waits for room rather than drop an event no timer would
+// bring back.
+func (r *OktaScopedTokenReconciler) requeueNow(ctx context.Context, obj *v1.OktaScopedToken) {
 	select {
 	case r.retrigger <- event.GenericEvent{Object: obj.DeepCopy()}:
-	default:
-		// Full: a burst of missed events, each of which the queue folds
-		// into one pass per resource anyway; the next timer catches up.
+	case <-ctx.Done():
 	}
 }

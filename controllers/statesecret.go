@@ -110,7 +110,7 @@ func (run *reconcileRun) saveState(ctx context.Context, next state.State) error 
 	if s == nil {
 		s = state.NewSecret(run.r.StateNamespace, run.key, run.obj.UID)
 		state.Encode(next, s)
-		err := run.write(kindSecret, s, func() error { return run.r.Create(ctx, s) })
+		err := run.write(ctx, kindSecret, s, func() error { return run.r.Create(ctx, s) })
 		if apierrors.IsAlreadyExists(err) {
 			// The cache had not seen it yet: read it live and write over
 			// it, if it is this resource's.
@@ -132,7 +132,7 @@ func (run *reconcileRun) saveState(ctx context.Context, next state.State) error 
 		state.Encode(next, s)
 		// A Secret written before owner UIDs were recorded is adopted.
 		state.SetOwnerUID(s, run.obj.UID)
-		if err := run.write(kindSecret, s, func() error { return run.r.Update(ctx, s) }); err != nil {
+		if err := run.write(ctx, kindSecret, s, func() error { return run.r.Update(ctx, s) }); err != nil {
 			return fmt.Errorf("updating the state Secret: %w", err)
 		}
 	}

@@ -174,7 +174,7 @@ func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) 
 		return outcome{}, fmt.Errorf("setting the owner of the token Secret: %w", err)
 	}
 	if existing == nil {
-		if err := run.write(kindSecret, desired, func() error { return run.r.Create(ctx, desired) }); err != nil {
+		if err := run.write(ctx, kindSecret, desired, func() error { return run.r.Create(ctx, desired) }); err != nil {
 			if apierrors.IsAlreadyExists(err) {
 				return run.alreadyExists(ctx, name)
 			}
@@ -189,7 +189,7 @@ func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) 
 		equality.Semantic.DeepEqual(existing.OwnerReferences, desired.OwnerReferences) {
 		return templateFailed, nil
 	}
-	if err := run.write(kindSecret, desired, func() error { return run.r.Update(ctx, desired) }); err != nil {
+	if err := run.write(ctx, kindSecret, desired, func() error { return run.r.Update(ctx, desired) }); err != nil {
 		return outcome{}, fmt.Errorf("updating the token Secret: %w", err)
 	}
 	run.tokenSecret = desired
