@@ -18,19 +18,22 @@ package charts
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
 
-	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
+	"helm.sh/helm/v4/pkg/chart/common/util"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	"helm.sh/helm/v4/pkg/release"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/engine"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
@@ -89,33 +92,95 @@ func Render(r Release) (*Rendering, error) {
 	if err != nil {
 		return nil, err
 	}
-	install := action.NewInstall(action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler)))
-	install.ReleaseName = r.Name
-	install.Namespace = r.Namespace
-	// A client-side dry run is what `helm template` does: nothing reaches a
-	// cluster, and the capabilities are Helm's defaults with KubeVersion.
-	install.DryRunStrategy = action.DryRunClient
-	install.Replace = true
-	install.IncludeCRDs = true
-	install.KubeVersion = kv
 	values := r.Values
 	if values == nil {
 		values = map[string]any{}
 	}
-	rel, err := install.Run(c, values)
+	manifest, notes, err := render(c, r.Name, r.Namespace, values, kv)
 	if err != nil {
 		return nil, fmt.Errorf("rendering the chart as release %s/%s: %w", r.Namespace, r.Name, err)
 	}
-	acc, err := release.NewAccessor(rel)
-	if err != nil {
-		return nil, fmt.Errorf("reading the rendered release: %w", err)
-	}
-	manifest := acc.Manifest()
 	objs, err := DecodeObjects([]byte(manifest))
 	if err != nil {
 		return nil, fmt.Errorf("reading the rendered manifest: %w", err)
 	}
-	return &Rendering{Manifest: manifest, Objects: objs, Notes: acc.Notes()}, nil
+	return &Rendering{Manifest: manifest, Objects: objs, Notes: notes}, nil
+}
+
+// render is what helm.sh/helm/v4/pkg/action's Install.RunWithContext (v4.3.2)
+// does for a client-only dry run with IncludeCRDs, the steps `helm template
+// --include-crds` takes, without the action package: that package's
+// registry, plugin and storage dependencies are hundreds of packages this
+// module needs nowhere else. The error messages are Install's.
+//
+// As with the release Install returns, hooks are not part of the manifest:
+// they are sorted out and dropped (the chart has none).
+func render(c *chart.Chart, name, namespace string, values map[string]any, kv *common.KubeVersion) (manifest, notes string, err error) {
+	// Install.availableName; a dry run looks no further than the name.
+	if err := chartutil.ValidateReleaseName(name); err != nil {
+		return "", "", fmt.Errorf("release name check failed: release name %q: %w", name, err)
+	}
+	if err := chartutil.ProcessDependencies(c, values); err != nil {
+		return "", "", fmt.Errorf("chart dependencies processing failed: %w", err)
+	}
+	// A client-only install's capabilities: Helm's defaults with the
+	// KubeVersion asked for.
+	caps := common.DefaultCapabilities.Copy()
+	caps.KubeVersion = *kv
+	options := common.ReleaseOptions{
+		Name:      name,
+		Namespace: namespace,
+		Revision:  1,
+		IsInstall: true,
+	}
+	// Coalesces the chart's values with the user's, validates them against
+	// values.schema.json and adds .Release, .Chart and .Capabilities.
+	top, err := util.ToRenderValuesWithSchemaValidation(c, values, options, caps, false)
+	if err != nil {
+		return "", "", err
+	}
+
+	// From here on, Configuration.renderResources.
+	if c.Metadata.KubeVersion != "" && !chartutil.IsCompatibleRange(c.Metadata.KubeVersion, caps.KubeVersion.String()) {
+		return "", "", fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s", c.Metadata.KubeVersion, caps.KubeVersion.Version)
+	}
+	var e engine.Engine
+	files, err := e.RenderWithContext(context.Background(), c, top)
+	if err != nil {
+		return "", "", err
+	}
+	// NOTES.txt is neither a resource nor a hook: the chart's own becomes the
+	// notes (subcharts' are dropped, as without --render-subchart-notes).
+	var notesBuf bytes.Buffer
+	for k, v := range files {
+		if strings.HasSuffix(k, "NOTES.txt") {
+			if k == path.Join(c.Name(), "templates", "NOTES.txt") {
+				if notesBuf.Len() > 0 {
+					notesBuf.WriteString("\n")
+				}
+				notesBuf.WriteString(v)
+			}
+			delete(files, k)
+		}
+	}
+	// Helm's own sort, the one renderResources calls (pkg/release/v1/util
+	// adds three small helm packages, none of action's dependencies):
+	// documents split out of each file, partials and empty files skipped,
+	// hooks separated, the rest in releaseutil.InstallOrder by kind (stable
+	// within a kind, files in name order).
+	_, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	if err != nil {
+		return "", "", err
+	}
+	var b strings.Builder
+	// --include-crds: the crds/ folder's files come first, as they are.
+	for _, crd := range c.CRDObjects() {
+		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", crd.Filename, string(crd.File.Data))
+	}
+	for _, m := range manifests {
+		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", m.Name, m.Content)
+	}
+	return b.String(), notesBuf.String(), nil
 }
 
 // DecodeObjects splits a multi-document YAML stream into objects, skipping
