@@ -23,6 +23,8 @@ ARG TARGETARCH
 # the docker BUILDPLATFORM arg will be linux/arm64 when for Apple x86 it will be linux/amd64. Therefore,
 # by leaving it empty we can ensure that the container and binary shipped on it will have the same platform.
 RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="-s -w" -o manager ./cmd
+# The token proxy sidecar ships in the same image (run it with command: ["/okta-token-proxy"]).
+RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="-s -w" -o okta-token-proxy ./cmd/okta-token-proxy
 
 # The System Log consumer (config/samples/oktalogs), the workload that config/samples/oktalogs_deployment.yaml
 # runs. It has its own stages so that the default target, the manager image below, does not build it:
@@ -44,6 +46,7 @@ ENTRYPOINT ["/oktalogs"]
 FROM gcr.io/distroless/static:nonroot
 WORKDIR /
 COPY --from=builder /workspace/manager .
+COPY --from=builder /workspace/okta-token-proxy .
 USER 65532:65532
 
 ENTRYPOINT ["/manager"]

@@ -77,6 +77,12 @@ func (r *OktaScopedTokenReconciler) revokeGrant(ctx context.Context, obj *v1.Okt
 	defer cancel()
 	app := *c.App
 	app.ID = clientID
+	if g.DPoPKey != "" {
+		// A DPoP-bound grant is revoked with a proof by its key.
+		if key, err := okta.ParseDPoPKey([]byte(g.DPoPKey)); err == nil {
+			ctx = okta.WithDPoPKey(ctx, key)
+		}
+	}
 	return r.Okta.Revoke(ctx, okta.Endpoints{Issuer: g.Issuer, RevocationEndpoint: endpoint}, app,
 		g.RefreshToken, "refresh_token")
 }

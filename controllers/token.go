@@ -83,11 +83,19 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
 	if o.reports() {
 		return o, nil
 	}
-	tok, err := run.requestToken(ctx, why, ep, c)
+	key, usable, err := run.dpopKey(ctx)
+	if !usable || err != nil {
+		// The grant is lost; ensureSignIn asks a person to sign in.
+		return outcome{}, err
+	}
+	tok, err := run.requestToken(okta.WithDPoPKey(ctx, key), why, ep, c)
 	if err != nil {
 		return run.tokenRequestFailed(ctx, err)
 	}
-	next := run.grantedState(why, tok, ep, c)
+	next, err := run.grantedState(why, tok, ep, c, key)
+	if err != nil {
+		return outcome{}, err
+	}
 	if clientCredentials {
 		// The token Secret is this grant's only record: publishing it is
 		// storing it.
@@ -148,10 +156,36 @@ func (run *reconcileRun) requestToken(ctx context.Context, why policy.Why, ep *o
 	return tok, err
 }
 
+// dpopKey is the key the token asked for is bound to (nil for a bearer
+// token): a fresh one for each ClientCredentials token, which nothing else
+// needs to be proven with; the grant's own for a refresh, which Okta
+// accepts only with a proof by the key the grant was bound to. A grant
+// whose key cannot be read is lost (usable false): a person must sign in
+// again.
+func (run *reconcileRun) dpopKey(ctx context.Context) (key *okta.DPoPKey, usable bool, err error) {
+	if run.obj.Spec.TokenBinding != v1.TokenBindingDPoP {
+		return nil, true, nil
+	}
+	if run.obj.Spec.GrantType == v1.GrantClientCredentials {
+		key, err := okta.NewDPoPKey()
+		return key, true, err
+	}
+	if key, err = okta.ParseDPoPKey([]byte(run.state.Grant.DPoPKey)); err == nil {
+		return key, true, nil
+	}
+	next := run.state.LoseGrant("the DPoP key the grant is bound to cannot be read from the state Secret (" + err.Error() + ")")
+	if err := run.saveState(ctx, next); err != nil {
+		return nil, false, err
+	}
+	run.event(corev1.EventTypeWarning, v1.ReasonReauthorizationRequired,
+		"%s; a person must sign in again at status.authorizationURL", next.GrantLost)
+	return nil, false, nil
+}
+
 // grantedState is the pass's state with the grant tok makes, bound to the
-// endpoints and credentials it was obtained with.
+// endpoints and credentials it was obtained with, and to key.
 func (run *reconcileRun) grantedState(why policy.Why, tok *okta.Token, ep *okta.Endpoints,
-	c *creds.Credentials) state.State {
+	c *creds.Credentials, key *okta.DPoPKey) (state.State, error) {
 	spec := run.obj.Spec
 	origin := state.OriginRefresh
 	if spec.GrantType == v1.GrantClientCredentials {
@@ -163,11 +197,18 @@ func (run *reconcileRun) grantedState(why policy.Why, tok *okta.Token, ep *okta.
 	}
 	g.CredentialsVersion = c.Version
 	g.BindTo(*ep, spec.ClientID)
+	if key != nil {
+		jwk, err := key.PrivateJWK()
+		if err != nil {
+			return state.State{}, err
+		}
+		g.DPoPKey = string(jwk)
+	}
 	var manualAt time.Time
 	if why == policy.DueRenewRequested {
 		manualAt = run.now
 	}
-	return run.state.Renewed(g, run.obj.Annotations[v1.AnnotationRenewRequestedAt], manualAt)
+	return run.state.Renewed(g, run.obj.Annotations[v1.AnnotationRenewRequestedAt], manualAt), nil
 }
 
 // tokenDue decides whether a token is due from the grant this pass holds.
@@ -181,7 +222,11 @@ func (run *reconcileRun) tokenDue(ctx context.Context) (policy.Why, outcome, err
 	}
 	if g.HasToken() {
 		in.Token = policy.Token{Present: true, IssuedAt: g.IssuedAt, Expiry: g.Expiry,
-			KeyThumbprint: g.KeyThumbprint, RenewHandled: run.state.RenewHandled}
+			KeyThumbprint: g.KeyThumbprint, RenewHandled: run.state.RenewHandled,
+			// An AuthorizationCode grant for another spec was dropped
+			// before this step (dropMismatchedGrant); a ClientCredentials
+			// token is simply minted again.
+			ForAnotherSpec: g.Fingerprint != "" && g.Fingerprint != state.Fingerprint(run.obj.Spec)}
 		if run.obj.Spec.GrantType == v1.GrantClientCredentials && g.KeyThumbprint != "" &&
 			run.credentialsVersion(ctx) != g.CredentialsVersion {
 			c, o, err := run.credentials(ctx)
@@ -264,6 +309,19 @@ func (run *reconcileRun) tokenRequestFailed(ctx context.Context, err error) (out
 		return waitOutcome(v1.ReasonWaitingForRateLimit, fmt.Sprintf(
 			"%s; every request to the org waits until its limit resets, this one until about %s",
 			oe.Error(), roundUpToMinute(reset).UTC().Format(time.RFC3339)), reset), nil
+	case okta.DPoPRefused:
+		if spec.TokenBinding != v1.TokenBindingDPoP {
+			return run.failed(ctx, failure{reason: v1.ReasonDPoPRequired, message: oe.Error() + "; the Okta app requires " +
+				"DPoP (\"Require Demonstrating Proof of Possession (DPoP) header in token requests\"): set " +
+				"spec.tokenBinding: DPoP and the operator proves possession of a key it makes", permanent: true}), nil
+		}
+		// A fresh proof is made for every attempt, so one that was
+		// refused for its jti or a nonce goes through on the retry; one
+		// refused for the clock or the URL keeps failing, with Okta's
+		// words and this hint.
+		return run.failed(ctx, failure{reason: v1.ReasonDPoPProofRefused, message: oe.Error() + "; Okta refused the " +
+			"operator's DPoP proof: check that the operator's clock is right (a proof's iat may be only a few minutes " +
+			"off) and that nothing between the operator and Okta rewrites the URL of " + spec.OktaDomain}), nil
 	case okta.Permanent:
 		return run.failed(ctx, failure{reason: v1.ReasonTokenRequestFailed, message: oe.Error(), permanent: true}), nil
 	}

@@ -34,6 +34,20 @@ const (
 	GrantClientCredentials GrantType = "ClientCredentials"
 )
 
+// TokenBinding says how the tokens are bound to their holder.
+// +kubebuilder:validation:Enum=Bearer;DPoP
+type TokenBinding string
+
+const (
+	// TokenBindingBearer: plain bearer tokens; whoever holds one can use it.
+	TokenBindingBearer TokenBinding = "Bearer"
+	// TokenBindingDPoP: DPoP (RFC 9449) sender-constrained tokens, bound
+	// to a key the operator makes. Okta requires it for API service apps
+	// created since 2024 ("Require Demonstrating Proof of Possession
+	// (DPoP) header in token requests").
+	TokenBindingDPoP TokenBinding = "DPoP"
+)
+
 // SecretKeyReference names one key of a Secret in the resource's namespace.
 type SecretKeyReference struct {
 	// name of the Secret, in the same namespace as the OktaScopedToken.
@@ -249,6 +263,21 @@ type OktaScopedTokenSpec struct {
 	// +kubebuilder:default=true
 	// +optional
 	RevokeOnDelete *bool `json:"revokeOnDelete,omitempty"`
+
+	// tokenBinding binds the tokens to a key: Bearer (the default) or DPoP.
+	// With DPoP the operator makes a P-256 key, proves possession of it on
+	// every token request (Okta's "Require Demonstrating Proof of Possession
+	// (DPoP) header in token requests", on by default for API service apps
+	// since 2024), and the token is useless without the key. The token
+	// Secret then holds token_type DPoP and the key as a private JWK in
+	// dpop_key, for a workload that signs its own proofs or for the token
+	// proxy sidecar (docs/consumers.md). A ClientCredentials token gets a
+	// fresh key each time; a sign-in's key lasts as long as its grant,
+	// because each refresh must be proven with it. Changing it starts a new
+	// grant.
+	// +kubebuilder:default=Bearer
+	// +optional
+	TokenBinding TokenBinding `json:"tokenBinding,omitempty"`
 }
 
 // OktaScopedTokenStatus is what the operator observed. It never holds a

@@ -54,6 +54,11 @@ const (
 	ReasonInvalidTemplate         = "InvalidTemplate"
 	ReasonWaitingForRateLimit     = "WaitingForRateLimit"
 	ReasonRenewalDebounced        = "RenewalDebounced"
+	// ReasonDPoPRequired: Okta wants a DPoP proof and spec.tokenBinding
+	// is not DPoP.
+	ReasonDPoPRequired = "DPoPRequired"
+	// ReasonDPoPProofRefused: Okta refused the operator's DPoP proof.
+	ReasonDPoPProofRefused = "DPoPProofRefused"
 )
 
 // Reasons of the Events the operator records. Events mark transitions — the
@@ -109,6 +114,10 @@ const (
 	TokenSecretTokenType   = "token_type"
 	TokenSecretExpiry      = "expiry"
 	TokenSecretScope       = "scope"
+	// TokenSecretDPoPKey holds, for a DPoP-bound token, the private key it
+	// is bound to, as a JSON Web Key: a workload signs a proof with it for
+	// every request.
+	TokenSecretDPoPKey = "dpop_key"
 )
 
 // TokenSecretName is the name of the token Secret: spec.secretName, or the

@@ -30,6 +30,7 @@ import (
 
 	josev3 "github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
 )
 
 // DefaultAuthorizationServerID is the id of the custom authorization server
@@ -81,6 +82,11 @@ type authServer struct {
 	oauth      *fosite.Fosite
 	config     *fositeConfig
 	store      *store
+	// tokens is the strategy that mints and checks its tokens; the store
+	// knows tokens by the signatures it computes (DPoP bindings included).
+	tokens oauth2.CoreStrategy
+	// nonces are its DPoP nonces.
+	nonces *nonceSource
 
 	scopesMu sync.RWMutex
 	scopes   []string

@@ -59,6 +59,9 @@ type WebClient struct {
 	// TokenEndpointAuthMethod is "client_secret_basic" (the default) or
 	// "client_secret_post".
 	TokenEndpointAuthMethod string
+	// RequireDPoP is the app's "Require Demonstrating Proof of Possession
+	// (DPoP) header in token requests": see ServiceClient.RequireDPoP.
+	RequireDPoP bool
 }
 
 // Client authentication methods at the token, revoke and introspect
@@ -92,6 +95,14 @@ type ServiceClient struct {
 	// authorization server. A custom authorization server grants its own
 	// scopes to any app.
 	GrantedScopes []string
+	// RequireDPoP is the app's "Require Demonstrating Proof of Possession
+	// (DPoP) header in token requests", on by default in Okta for API
+	// service apps created since 2024 (off here, so that the zero value is
+	// an app that works without DPoP). With it, every token request of the
+	// app, at any authorization server, must carry a DPoP proof. Without
+	// it, a token request that carries one anyway still gets DPoP-bound
+	// tokens, as RFC 9449 has it.
+	RequireDPoP bool
 }
 
 // User is a person who can sign in on the login page. Username is also the
@@ -117,6 +128,7 @@ type registeredClient struct {
 	redirectURIs  []string
 	grantedScopes []string
 	requirePKCE   bool
+	requireDPoP   bool
 	authMethod    string
 	jwks          *josev3.JSONWebKeySet
 	// assertionAlg is the alg of the client assertion being verified, set per
@@ -221,6 +233,7 @@ func (s *Server) AddWebClient(c WebClient) error {
 		redirectURIs:  slices.Clone(c.RedirectURIs),
 		grantedScopes: slices.Clone(c.GrantedScopes),
 		requirePKCE:   c.RequirePKCE || !c.PKCEOptional,
+		requireDPoP:   c.RequireDPoP,
 		authMethod:    method,
 	})
 	return nil
@@ -243,6 +256,7 @@ func (s *Server) AddServiceClient(c ServiceClient) error {
 		id:            c.ID,
 		kind:          serviceClientKind,
 		grantedScopes: slices.Clone(c.GrantedScopes),
+		requireDPoP:   c.RequireDPoP,
 		authMethod:    c.TokenEndpointAuthMethod,
 	}
 	if client.authMethod == "" {

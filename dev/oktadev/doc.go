@@ -48,13 +48,29 @@ limitations under the License.
 //     (Config.TokenRateLimitPerMinute) that custom authorization servers share,
 //     and an exact count of the 429s served (RateLimitedResponses);
 //   - GET /api/v1/logs, a System Log resource that demands okta.logs.read;
+//   - DPoP (RFC 9449) the way Okta does it: a token request with a DPoP
+//     proof (typ dpop+jwt, RS256 or ES256, the public key in jwk, htm, htu,
+//     iat within 5 minutes back and 1 ahead, a single-use jti) gets tokens
+//     bound to the key's thumbprint (token_type DPoP, cnf.jkt at
+//     introspection), at every authorization server and for every grant; a
+//     proof without a current nonce is answered with use_dpop_nonce and a
+//     DPoP-Nonce header (each authorization server's nonce rotates every 24h
+//     and is accepted for 72h); apps can require DPoP (RequireDPoP, Okta's
+//     checkbox); a refresh must prove the key the grant was bound to;
+//     revocation checks a proof that is sent; /api/v1/logs takes a DPoP-bound
+//     token only with the DPoP scheme and a proof for the request and the
+//     token (ath) by the bound key, carrying a nonce of the resource server's
+//     own, refusing like Okta (401, WWW-Authenticate: DPoP ...). Tests can
+//     count the challenges (DPoPNonceChallenges, ResourceDPoPNonceChallenges)
+//     and rotate the nonces (RotateDPoPNonces, or by moving the clock);
 //   - fault injection on the token endpoints (5xx, 429, hangs) for tests.
 //
 // It is built to be driven hard: the store forgets expired tokens, codes and
 // assertion ids as the clock passes them (a sweep at most once a minute, not
-// a pass per request), each authorization server locks only its own store,
-// and client secrets are compared with a salted SHA-256 rather than bcrypt
-// (see BenchmarkClientCredentials).
+// a pass per request), the DPoP replay cache forgets a proof's jti as soon as
+// the proof would be too old anyway, each authorization server locks only
+// its own store, and client secrets are compared with a salted SHA-256
+// rather than bcrypt (see BenchmarkClientCredentials).
 //
 // A Server starts with no clients, users or custom authorization servers.
 // Tests add them and serve on a loopback listener:

@@ -17,6 +17,7 @@ limitations under the License.
 package oktadev
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -90,5 +91,73 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 	}
 	if env.srv.TokenRequests() == 0 {
 		t.Error("TokenRequests did not count")
+	}
+}
+
+// TestLogsNeverContainDPoPProofs runs the DPoP flows, refused ones included,
+// and searches the server's log for every proof, token and nonce that passed
+// through it. The refusals are logged by their error code.
+func TestLogsNeverContainDPoPProofs(t *testing.T) {
+	env := newDPoPEnv(t, Config{})
+	key := newECDPoPKey(t)
+	secrets := map[string]string{}
+	tokenURL, logsURL := env.url(pathToken), env.url(pathLogs)
+	send := func(name, method, rawURL string, form url.Values, authorization string, p proof) (int, map[string]any, http.Header) {
+		signed := p.sign(t)
+		secrets[name] = signed
+		return env.dpopRequest(method, rawURL, form, authorization, signed)
+	}
+
+	_, _, header := send("challenged proof", http.MethodPost, tokenURL, env.dpopAssertionForm(), "", env.proof(key, http.MethodPost, tokenURL, ""))
+	nonce := header.Get("DPoP-Nonce")
+	secrets["authorization server nonce"] = nonce
+	code, verifier := env.signInFor(env.url(pathAuthorize), testDPoPWebID, "openid", "offline_access", "okta.logs.read")
+	_, body, _ := send("code exchange proof", http.MethodPost, tokenURL, codeForm(code, verifier), basic(testDPoPWebID, testWebSecret),
+		env.proof(key, http.MethodPost, tokenURL, nonce))
+	secrets["DPoP access token"], _ = body["access_token"].(string)
+	secrets["DPoP refresh token"], _ = body["refresh_token"].(string)
+	_, body, _ = send("refresh proof", http.MethodPost, tokenURL,
+		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {secrets["DPoP refresh token"]}}, basic(testDPoPWebID, testWebSecret),
+		env.proof(key, http.MethodPost, tokenURL, nonce))
+	secrets["refreshed DPoP access token"], _ = body["access_token"].(string)
+	secrets["rotated DPoP refresh token"], _ = body["refresh_token"].(string)
+	// Refused: the other key at refresh, a replay.
+	send("refresh proof by another key", http.MethodPost, tokenURL,
+		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {secrets["rotated DPoP refresh token"]}}, basic(testDPoPWebID, testWebSecret),
+		env.proof(rsaDPoPKey(), http.MethodPost, tokenURL, nonce))
+	env.dpopRequest(http.MethodPost, tokenURL, env.dpopAssertionForm(), "", secrets["code exchange proof"])
+
+	token := secrets["refreshed DPoP access token"]
+	_, _, header = send("challenged resource proof", http.MethodGet, logsURL, nil, "DPoP "+token, env.proof(key, http.MethodGet, logsURL, "").forToken(token))
+	secrets["resource server nonce"] = header.Get("DPoP-Nonce")
+	status, _, _ := send("resource proof", http.MethodGet, logsURL, nil, "DPoP "+token,
+		env.proof(key, http.MethodGet, logsURL, secrets["resource server nonce"]).forToken(token))
+	if status != http.StatusOK {
+		t.Fatalf("GET /api/v1/logs: %d", status)
+	}
+	env.getWithProofs(logsURL, "Bearer "+token)
+	env.introspect(env.url(pathIntrospect), testDPoPWebID, testWebSecret, token)
+	send("revocation proof", http.MethodPost, env.url(pathRevoke), url.Values{"token": {secrets["rotated DPoP refresh token"]}},
+		basic(testDPoPWebID, testWebSecret), env.proof(key, http.MethodPost, env.url(pathRevoke), nonce))
+
+	logged := env.logs.String()
+	for _, want := range []string{"error=use_dpop_nonce", "error=invalid_dpop_proof", "error=invalid_token", "client_id=" + testDPoPWebID} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("the log lacks %s:\n%s", want, logged)
+		}
+	}
+	for name, secret := range secrets {
+		if secret == "" {
+			t.Errorf("the flow produced no %s", name)
+			continue
+		}
+		if strings.Contains(logged, secret) {
+			t.Errorf("the log contains the %s", name)
+		}
+	}
+	for line := range strings.SplitSeq(strings.TrimSpace(logged), "\n") {
+		if !strings.Contains(line, "msg=request") || !strings.Contains(line, " status=") {
+			t.Errorf("unexpected log line: %s", line)
+		}
 	}
 }

@@ -19,6 +19,7 @@ package oktadev
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	josev3 "github.com/go-jose/go-jose/v3"
 )
@@ -47,6 +48,7 @@ type metadata struct {
 	ClaimsSupported                            []string `json:"claims_supported"`
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	RequestParameterSupported                  bool     `json:"request_parameter_supported"`
+	DPoPSigningAlgValuesSupported              []string `json:"dpop_signing_alg_values_supported"`
 }
 
 var clientAuthMethods = []string{authClientSecretBasic, authClientSecretPost, authPrivateKeyJWT}
@@ -81,6 +83,7 @@ func (as *authServer) handleMetadata(w http.ResponseWriter, _ *http.Request) {
 		ClaimsSupported:                            []string{"iss", "sub", "aud", "iat", "exp", "auth_time", "nonce", "at_hash", "jti", claimName, claimPreferredUsername, claimEmail},
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		RequestParameterSupported:                  false,
+		DPoPSigningAlgValuesSupported:              strings.Fields(dpopAlgList()),
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "max-age=300")

@@ -136,12 +136,15 @@ func (s *Server) newAuthServer(id string, keyIndex int) (*authServer, error) {
 	as.config = cfg
 	as.store = newStore(s.clock, max(s.cfg.RefreshGracePeriod, 0), s.clients, s.assertions, as.requestableScopes)
 
+	as.nonces = newNonceSource(s.clock, s.cfg.DPoPNonceRotation, s.cfg.DPoPNonceWindow)
+
 	keyGetter := func(context.Context) (any, error) { return as.signingKey, nil }
+	as.tokens = clockedStrategy{
+		CoreStrategy: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: cfg}, cfg),
+		clock:        s.clock,
+	}
 	strategy := &compose.CommonStrategy{
-		CoreStrategy: clockedStrategy{
-			CoreStrategy: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: cfg}, cfg),
-			clock:        s.clock,
-		},
+		CoreStrategy:               as.tokens,
 		OpenIDConnectTokenStrategy: compose.NewOpenIDConnectStrategy(keyGetter, cfg),
 		Signer:                     &jwt.DefaultSigner{GetPrivateKey: keyGetter},
 	}

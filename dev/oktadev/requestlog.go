@@ -28,8 +28,9 @@ import (
 
 // requestLog collects what handlers learn about a request (which client,
 // which OAuth error) for its single log line. Only identifiers and error
-// codes go in: never a token, code, secret, password or assertion, and never
-// the query string, which carries state and PKCE challenges.
+// codes go in: never a token, code, secret, password, assertion, DPoP proof
+// or nonce, and never the query string, which carries state and PKCE
+// challenges.
 type requestLog struct {
 	mu         sync.Mutex
 	clientID   string

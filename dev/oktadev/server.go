@@ -81,7 +81,8 @@ const (
 // Config configures a Server. The zero value is a server like Okta's org
 // authorization server: one-hour access tokens, 90-day refresh tokens that
 // rotate with a 30-second grace period, 600 requests a minute per endpoint
-// (the token endpoints included).
+// (the token endpoints included), and Okta's DPoP nonce rotation and proof
+// freshness.
 type Config struct {
 	// Issuer is the server's base URL. Empty means the URL of the listener
 	// given to Start (or, when only Handler is used, of the first request's
@@ -109,8 +110,27 @@ type Config struct {
 	// also checks a client assertion's iat and nbf against the wall clock.
 	Clock clock.Clock
 	// Logger gets one line per request. It never receives a token, code,
-	// secret, password or assertion. Default: discard.
+	// secret, password, assertion or DPoP proof. Default: discard.
 	Logger *slog.Logger
+
+	// DPoPNonceRotation is how long each authorization server (and the
+	// resource server) hands out the same DPoP nonce before it mints the next
+	// one; default 24h, as Okta.
+	DPoPNonceRotation time.Duration
+	// DPoPNonceWindow is how long after it was minted a DPoP nonce is still
+	// accepted; default 72h, as Okta. It must not be shorter than
+	// DPoPNonceRotation.
+	DPoPNonceWindow time.Duration
+	// DPoPProofMaxAge is how far in the past a DPoP proof's iat may be;
+	// default 5m. DPoPProofMaxFuture is how far in the future; default 1m.
+	// dpop.go says why.
+	DPoPProofMaxAge    time.Duration
+	DPoPProofMaxFuture time.Duration
+	// DisableResourceDPoPNonce stops the resource server (GET /api/v1/logs)
+	// from demanding a nonce of its own in the DPoP proofs sent with
+	// DPoP-bound tokens. By default it demands one, as Okta's resource
+	// servers do; the authorization servers always do.
+	DisableResourceDPoPNonce bool
 }
 
 // Server is an Okta-compatible development authorization server.
@@ -141,6 +161,13 @@ type Server struct {
 	faults        *faultInjector
 	logEvents     []LogEvent
 	tokenRequests atomic.Int64
+
+	// dpop holds the proof checks' settings; dpopJTIs the ids of the proofs
+	// seen, for every endpoint; resourceNonces the resource server's nonces
+	// (nil when it demands none). Each authorization server has its own.
+	dpop           dpopSettings
+	dpopJTIs       *jtiCache
+	resourceNonces *nonceSource
 
 	handler http.Handler
 
@@ -174,6 +201,26 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AccessTokenTTL < 0 || cfg.RefreshTokenTTL < 0 || cfg.RateLimitPerMinute < 0 || cfg.TokenRateLimitPerMinute < 0 {
 		return nil, errors.New("token lifetimes and rate limits must not be negative")
 	}
+	if cfg.DPoPNonceRotation == 0 {
+		cfg.DPoPNonceRotation = defaultDPoPNonceRotation
+	}
+	if cfg.DPoPNonceWindow == 0 {
+		cfg.DPoPNonceWindow = max(defaultDPoPNonceWindow, cfg.DPoPNonceRotation)
+	}
+	if cfg.DPoPProofMaxAge == 0 {
+		cfg.DPoPProofMaxAge = defaultDPoPProofMaxAge
+	}
+	if cfg.DPoPProofMaxFuture == 0 {
+		cfg.DPoPProofMaxFuture = defaultDPoPProofMaxFuture
+	}
+	switch {
+	case cfg.DPoPNonceRotation < 0 || cfg.DPoPNonceWindow < 0 || cfg.DPoPProofMaxAge < 0 || cfg.DPoPProofMaxFuture < 0:
+		return nil, errors.New("DPoP nonce and proof durations must not be negative")
+	case cfg.DPoPNonceWindow < cfg.DPoPNonceRotation:
+		// A nonce would stop being accepted while it is still the one
+		// handed out.
+		return nil, errors.New("DPoPNonceWindow must not be shorter than DPoPNonceRotation")
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
@@ -200,8 +247,13 @@ func New(cfg Config) (*Server, error) {
 		limiter: newRateLimiter(cfg.Clock, RateLimits{
 			PerMinute: cfg.RateLimitPerMinute, TokenPerMinute: cfg.TokenRateLimitPerMinute,
 		}),
-		faults: &faultInjector{clock: cfg.Clock},
-		done:   make(chan struct{}),
+		faults:   &faultInjector{clock: cfg.Clock},
+		done:     make(chan struct{}),
+		dpop:     dpopSettings{maxAge: cfg.DPoPProofMaxAge, maxFuture: cfg.DPoPProofMaxFuture},
+		dpopJTIs: newJTICache(),
+	}
+	if !cfg.DisableResourceDPoPNonce {
+		s.resourceNonces = newNonceSource(cfg.Clock, cfg.DPoPNonceRotation, cfg.DPoPNonceWindow)
 	}
 	org, err := s.newAuthServer("", 0)
 	if err != nil {

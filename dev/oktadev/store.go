@@ -73,10 +73,16 @@ type codeRecord struct {
 
 type accessRecord struct {
 	request fosite.Requester
+	// jkt is the thumbprint of the DPoP key the token is bound to; "" for a
+	// bearer token.
+	jkt string
 }
 
 type refreshRecord struct {
 	request fosite.Requester
+	// jkt is the thumbprint of the DPoP key the token's grant was bound to
+	// when its code was exchanged; "" for none. A refresh must prove it.
+	jkt string
 	// active is false once the token's grant is revoked.
 	active bool
 	// rotatedAt is when the token was first exchanged for a new one; it keeps

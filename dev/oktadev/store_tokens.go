@@ -22,12 +22,55 @@ import (
 	"github.com/ory/fosite"
 )
 
-func (s *store) CreateAccessTokenSession(_ context.Context, signature string, req fosite.Requester) error {
+// tokenBinding is what the tokens a token request issues are bound to: the
+// thumbprint of the DPoP key of the access token (that of the request's
+// proof) and of the refresh token (that of the grant). The token endpoint
+// hands it to the store in the context of fosite's calls, since fosite knows
+// nothing of DPoP and stores only its own request.
+type tokenBinding struct {
+	access, refresh string
+}
+
+type tokenBindingKey struct{}
+
+func withTokenBinding(ctx context.Context, b tokenBinding) context.Context {
+	return context.WithValue(ctx, tokenBindingKey{}, b)
+}
+
+func bindingOf(ctx context.Context) tokenBinding {
+	b, _ := ctx.Value(tokenBindingKey{}).(tokenBinding)
+	return b
+}
+
+func (s *store) CreateAccessTokenSession(ctx context.Context, signature string, req fosite.Requester) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep()
-	s.accessTokens[signature] = &accessRecord{request: req}
+	s.accessTokens[signature] = &accessRecord{request: req, jkt: bindingOf(ctx).access}
 	return nil
+}
+
+// accessTokenBinding is the DPoP thumbprint an access token is bound to (""
+// for a bearer token), and whether the store has the token.
+func (s *store) accessTokenBinding(signature string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.accessTokens[signature]
+	if !ok {
+		return "", false
+	}
+	return rec.jkt, true
+}
+
+// refreshTokenBinding is accessTokenBinding for a refresh token.
+func (s *store) refreshTokenBinding(signature string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.refreshTokens[signature]
+	if !ok {
+		return "", false
+	}
+	return rec.jkt, true
 }
 
 func (s *store) GetAccessTokenSession(_ context.Context, signature string, _ fosite.Session) (fosite.Requester, error) {
@@ -47,11 +90,11 @@ func (s *store) DeleteAccessTokenSession(_ context.Context, signature string) er
 	return nil
 }
 
-func (s *store) CreateRefreshTokenSession(_ context.Context, signature, _ string, req fosite.Requester) error {
+func (s *store) CreateRefreshTokenSession(ctx context.Context, signature, _ string, req fosite.Requester) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep()
-	s.refreshTokens[signature] = &refreshRecord{request: req, active: true}
+	s.refreshTokens[signature] = &refreshRecord{request: req, active: true, jkt: bindingOf(ctx).refresh}
 	return nil
 }
 

@@ -19,9 +19,11 @@ package oktadev
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
+	josejwt "github.com/go-jose/go-jose/v4/jwt"
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 )
@@ -45,8 +47,8 @@ const descOrgClientCredentialsAuth = "Client Credentials requests to the Org Aut
 
 // handleToken is /oauth2/v1/token (or a custom authorization server's).
 // fosite authenticates the client, runs the grant and mints the tokens; this
-// handler adds Okta's scope rules for the client-credentials grant and Okta's
-// response and error shapes.
+// handler adds Okta's scope rules for the client-credentials grant, DPoP
+// (dpop.go), and Okta's response and error shapes.
 func (as *authServer) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {
@@ -65,6 +67,10 @@ func (as *authServer) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	case !slices.Contains(grantTypes, grantType):
 		tokenError(w, r, newOAuthError("unsupported_grant_type", "The authorization grant type is not supported by the authorization server. Supported grant types: ["+strings.Join(grantTypes, ", ")+"].", http.StatusBadRequest))
+		return
+	}
+	jkt, ok := as.tokenEndpointProof(w, r)
+	if !ok {
 		return
 	}
 
@@ -114,16 +120,104 @@ func (as *authServer) handleToken(w http.ResponseWriter, r *http.Request) {
 		session.Subject = client.id
 	}
 
+	// The access token is bound to the proof's key; the refresh token to the
+	// key the grant was bound to when its code was exchanged, which a
+	// refresh must prove it holds. fosite has checked the refresh token
+	// (and rotated nothing yet), so a refusal here costs the client nothing.
+	binding := tokenBinding{access: jkt}
+	switch grantType {
+	case grantAuthorizationCode:
+		binding.refresh = jkt
+	case grantRefreshToken:
+		bound, _ := as.store.refreshTokenBinding(as.tokens.RefreshTokenSignature(ctx, r.PostForm.Get("refresh_token")))
+		switch {
+		case bound != "" && jkt == "":
+			tokenError(w, r, newOAuthError(errInvalidDPoPProof, descDPoPMissing, http.StatusBadRequest))
+			return
+		case bound != "" && jkt != bound:
+			tokenError(w, r, newOAuthError(errInvalidDPoPProof, descDPoPRefreshKey, http.StatusBadRequest))
+			return
+		}
+		binding.refresh = bound
+	}
+	ctx = withTokenBinding(ctx, binding)
+
 	resp, err := as.oauth.NewAccessResponse(ctx, ar)
 	if err != nil {
 		tokenError(w, r, tokenEndpointError(grantType, client, err))
 		return
 	}
-	// Okta answers "Bearer" (fosite "bearer") and the configured lifetime
-	// exactly (fosite counts down from when it stamped the expiry).
-	resp.SetTokenType("Bearer")
+	// Okta answers "Bearer" (fosite "bearer"), or "DPoP" for a DPoP-bound
+	// token, and the configured lifetime exactly (fosite counts down from
+	// when it stamped the expiry).
+	resp.SetTokenType(schemeBearer)
+	if binding.access != "" {
+		resp.SetTokenType(tokenTypeDPoP)
+	}
 	resp.SetExpiresIn(as.srv.cfg.AccessTokenTTL)
 	as.oauth.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// tokenEndpointProof checks a token request's DPoP proof and returns the
+// thumbprint of its key, "" when the request has none and its app does not
+// require one. Otherwise it answers the refusal and returns false.
+//
+// It runs before fosite sees the request: fosite uses up the authorization
+// code's PKCE session and the client assertion's jti as soon as it handles
+// the grant, and the retry that answers a nonce challenge (or fixes a
+// missing proof) needs both. So the app that requires DPoP is the one the
+// request names, before fosite has authenticated it; the refusal tells an
+// impostor no more than that the app wants DPoP.
+func (as *authServer) tokenEndpointProof(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if !hasDPoPProof(r) {
+		if c, ok := as.srv.clients.get(namedClientID(r)); ok && c.requireDPoP {
+			setLogClientID(r.Context(), c.id)
+			tokenError(w, r, newOAuthError(errInvalidDPoPProof, descDPoPMissing, http.StatusBadRequest))
+			return "", false
+		}
+		return "", true
+	}
+	return as.authorizationServerProof(w, r, false)
+}
+
+// authorizationServerProof verifies the proof sent to one of the
+// authorization server's endpoints, answering a refusal itself. Every answer
+// to a request with a proof carries the current nonce (RFC 9449 section
+// 8.2), so a client learns of a rotation before its nonce runs out.
+func (as *authServer) authorizationServerProof(w http.ResponseWriter, r *http.Request, nonceOptional bool) (string, bool) {
+	jkt, refusal := as.srv.verifyProof(r, proofCheck{
+		nonces: as.nonces, nonceOptional: nonceOptional, nonceDescription: descDPoPNonceAuthorization,
+	})
+	w.Header().Set(headerDPoPNonce, as.nonces.current())
+	if refusal != nil {
+		tokenError(w, r, newOAuthError(refusal.code, refusal.description, http.StatusBadRequest))
+		return "", false
+	}
+	return jkt, true
+}
+
+// namedClientID is the app a token request says it comes from: the basic
+// authentication user, the client_id parameter, or the client assertion's
+// subject. Nothing is verified: it only tells whether the app requires DPoP.
+func namedClientID(r *http.Request) string {
+	if id, _, ok := r.BasicAuth(); ok {
+		if unescaped, err := url.QueryUnescape(id); err == nil {
+			return unescaped
+		}
+		return id
+	}
+	if id := r.PostForm.Get("client_id"); id != "" {
+		return id
+	}
+	if raw := r.PostForm.Get("client_assertion"); raw != "" {
+		if tok, err := josejwt.ParseSigned(raw, supportedAssertionAlgs); err == nil {
+			var claims josejwt.Claims
+			if tok.UnsafeClaimsWithoutVerification(&claims) == nil {
+				return claims.Subject
+			}
+		}
+	}
+	return ""
 }
 
 func tokenError(w http.ResponseWriter, r *http.Request, oe *oauthError) {
@@ -134,7 +228,10 @@ func tokenError(w http.ResponseWriter, r *http.Request, oe *oauthError) {
 // handleRevoke is /oauth2/v1/revoke (RFC 7009). fosite revokes the whole
 // grant the token belongs to. An unknown or already revoked token is not an
 // error, as RFC 7009 requires; nor is a token of another authorization
-// server, which this one does not know and so leaves alone.
+// server, which this one does not know and so leaves alone. Like Okta it
+// needs no DPoP proof, even for a DPoP-bound token, but checks one that is
+// sent (with the revocation endpoint as htu), and its nonce only if it has
+// one.
 func (as *authServer) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {
@@ -145,6 +242,11 @@ func (as *authServer) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil || r.PostForm.Get("token") == "" {
 		tokenError(w, r, newOAuthError("invalid_request", "The 'token' parameter is required.", http.StatusBadRequest))
 		return
+	}
+	if hasDPoPProof(r) {
+		if _, ok := as.authorizationServerProof(w, r, true); !ok {
+			return
+		}
 	}
 	if err := as.oauth.NewRevocationRequest(ctx, r); err != nil {
 		oe := tokenEndpointError("", nil, err)
@@ -172,6 +274,14 @@ type introspection struct {
 	Iss       string `json:"iss,omitempty"`
 	ClientID  string `json:"client_id,omitempty"`
 	TokenType string `json:"token_type,omitempty"`
+	// Cnf names the DPoP key a DPoP-bound access token is bound to (RFC
+	// 9449 section 6.2).
+	Cnf *confirmation `json:"cnf,omitempty"`
+}
+
+// confirmation is a token's cnf claim: the RFC 7638 thumbprint of its key.
+type confirmation struct {
+	JKT string `json:"jkt"`
 }
 
 // handleIntrospect is /oauth2/v1/introspect (RFC 7662). The client
@@ -212,7 +322,11 @@ func (as *authServer) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 			ClientID: ar.GetClient().GetID(),
 		}
 		if use == fosite.AccessToken {
-			answer.TokenType = "Bearer"
+			answer.TokenType = schemeBearer
+			if jkt, _ := as.store.accessTokenBinding(as.tokens.AccessTokenSignature(ctx, r.PostForm.Get("token"))); jkt != "" {
+				answer.TokenType = tokenTypeDPoP
+				answer.Cnf = &confirmation{JKT: jkt}
+			}
 		}
 		if answer.Exp < 0 {
 			answer.Exp = 0

@@ -203,9 +203,24 @@ func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, owner
 				"Sign in again in a minute with the new link in the status of %s.", owner))
 		}
 	}
-	tok, err := s.Okta.ExchangeCode(ctx, ep, *c.App, p.RedirectURI, code, p.Verifier)
+	// A DPoP-bound grant gets a key of its own, made here: every refresh
+	// must be proven with it, so it is stored with the grant.
+	var key *okta.DPoPKey
+	if obj.Spec.TokenBinding == v1.TokenBindingDPoP {
+		if key, err = okta.NewDPoPKey(); err != nil {
+			return unavailable(fmt.Sprintf("The operator could not make a DPoP key for %s. Sign in again with the new link in its status.authorizationURL.", owner))
+		}
+	}
+	tok, err := s.Okta.ExchangeCode(okta.WithDPoPKey(ctx, key), ep, *c.App, p.RedirectURI, code, p.Verifier)
 	if err != nil {
 		var oe *okta.Error
+		if errors.As(err, &oe) && oe.Class == okta.DPoPRefused && obj.Spec.TokenBinding != v1.TokenBindingDPoP {
+			return outcome{http.StatusBadRequest, "code_rejected", page{
+				Title: "Okta requires DPoP for this app",
+				Message: fmt.Sprintf("%v. No token was stored for %s: the Okta app requires a DPoP proof (\"Require Demonstrating Proof of Possession (DPoP) header in token requests\").", err, owner),
+				Hint: "Set spec.tokenBinding: DPoP on " + owner.String() + ", then sign in with the new link in its status.authorizationURL.",
+			}}
+		}
 		if errors.As(err, &oe) && oe.Class != okta.Transient && oe.Class != okta.RateLimited {
 			return outcome{http.StatusBadRequest, "code_rejected", page{
 				Title:   "Okta did not accept the sign-in",
@@ -218,13 +233,13 @@ func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, owner
 	// from an unchecked claim: it decides who may grant the token.
 	id, err := s.Okta.VerifyIDToken(ctx, ep, obj.Spec.ClientID, tok.IDToken, p.Nonce)
 	if err != nil {
-		s.revokeIssued(ctx, ep, *c.App, tok, owner)
+		s.revokeIssued(okta.WithDPoPKey(ctx, key), ep, *c.App, tok, owner)
 		return badGateway(fmt.Sprintf("%v. No token was stored for %s. Sign in again with the new link in its status.authorizationURL.", err, owner))
 	}
 	if allowed := obj.Spec.AllowedSubjects; !policy.SubjectAllowed(allowed, id.Subject, id.Email, id.Username) {
 		// The tokens this person's sign-in earned are revoked, and the
 		// link stays usable by the right person until it expires.
-		s.revokeIssued(ctx, ep, *c.App, tok, owner)
+		s.revokeIssued(okta.WithDPoPKey(ctx, key), ep, *c.App, tok, owner)
 		s.reopen(ctx, owner, p)
 		s.eventf(obj, corev1.EventTypeWarning, v1.ReasonSubjectNotAllowed,
 			"%s signed in, but this token must be granted by one of %s; nothing was stored and the sign-in link stays valid",
@@ -240,6 +255,13 @@ func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, owner
 	grant := state.GrantFromToken(tok, obj.Spec, state.OriginLogin, nil)
 	grant.BindTo(ep, obj.Spec.ClientID)
 	grant.Subject = id.Name()
+	if key != nil {
+		jwk, err := key.PrivateJWK()
+		if err != nil {
+			return unavailable(fmt.Sprintf("The operator could not store the DPoP key for %s. Sign in again with the new link in its status.authorizationURL.", owner))
+		}
+		grant.DPoPKey = string(jwk)
+	}
 	if err := s.store(ctx, owner, obj.UID, grant); err != nil {
 		s.Log.Error(err, "storing the token after sign-in", "oktascopedtoken", owner.String())
 		return unavailable(fmt.Sprintf("Okta issued a token but the operator could not store it for %s. Sign in again with the new link in its status.authorizationURL.", owner))

@@ -324,7 +324,8 @@ func TestClassifyStatus(t *testing.T) {
 		{http.StatusNotFound, "", Transient},
 		{http.StatusBadRequest, "invalid_request", Permanent},
 		{http.StatusBadRequest, "unsupported_grant_type", Permanent},
-		{http.StatusBadRequest, "invalid_dpop_proof", Permanent},
+		{http.StatusBadRequest, "invalid_dpop_proof", DPoPRefused},
+		{http.StatusBadRequest, "use_dpop_nonce", DPoPRefused},
 	}
 	for _, tc := range tests {
 		t.Run(strings.TrimSpace(http.StatusText(tc.status)+" "+tc.code), func(t *testing.T) {

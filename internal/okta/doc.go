@@ -17,8 +17,9 @@ limitations under the License.
 // Package okta speaks OAuth 2.0 to an Okta authorization server on the
 // operator's behalf: it discovers the endpoints, builds the sign-in URL with
 // PKCE, exchanges codes, refreshes, mints client-credentials tokens with a
-// private_key_jwt assertion, revokes, and sorts Okta's answers into errors
-// that say whether retrying can help.
+// private_key_jwt assertion, revokes, binds tokens to a key with DPoP
+// (RFC 9449) when asked, and sorts Okta's answers into errors that say
+// whether retrying can help.
 //
 // The grant logic is golang.org/x/oauth2's; the assertion is go-jose's. What
 // is written by hand here is small and says so where it is.

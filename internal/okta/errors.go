@@ -51,6 +51,10 @@ const (
 	// operator's requests in flight as allowed. Not a failure: try again
 	// shortly.
 	Busy ErrorClass = "Busy"
+	// DPoPRefused: Okta wants a DPoP proof and got none, or refused the
+	// one it got (invalid_dpop_proof, or use_dpop_nonce once more after
+	// the nonce was sent).
+	DPoPRefused ErrorClass = "DPoPRefused"
 )
 
 // Error is a failed request to Okta. Its message carries Okta's own error and
@@ -133,6 +137,8 @@ func classifyStatus(status int, code string) ErrorClass {
 		return Transient
 	}
 	switch code {
+	case "invalid_dpop_proof", ErrorUseDPoPNonce:
+		return DPoPRefused
 	case "invalid_grant":
 		return GrantInvalid
 	case "invalid_client", "unauthorized_client":

@@ -17,6 +17,7 @@ limitations under the License.
 package operator
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -32,7 +33,10 @@ const maxOktaBody = 1 << 20
 // oktaClients are the operator's clients of Okta: the reconciler's and the
 // callback server's, paced by one budget per Okta org.
 type oktaClients struct {
-	orgBudget         *budget.Budget
+	orgBudget *budget.Budget
+	// nonces are the DPoP nonces each authorization server last handed
+	// out, shared by the reconciler and the callback.
+	nonces            *okta.DPoPNonces
 	oktaClient        *okta.Client
 	discovery         *okta.Discoverer
 	callbackOkta      *okta.Client
@@ -53,12 +57,17 @@ func newOktaClients(o *Options) (*oktaClients, error) {
 	// The reconciler's requests to Okta: no redirects followed, and a bound
 	// on those in flight per host, so one slow or broken domain cannot hold
 	// every worker.
+	// A DPoP proof is signed per request, outermost, so that the retry a
+	// nonce asks for passes the limiter and the budget's observer like any
+	// request; the retry waits for a slot of its own.
+	nonces := &okta.DPoPNonces{}
 	httpClient := &http.Client{
 		Timeout:       o.HTTPTimeout,
 		CheckRedirect: okta.NoRedirects,
-		Transport: &okta.HostLimiter{PerHost: o.MaxRequestsPerHost, Wait: time.Second,
-			Next: &budget.Observer{Budget: orgBudget,
-				Next: okta.LimitBodies{Max: maxOktaBody, Next: http.DefaultTransport.(*http.Transport).Clone()}}},
+		Transport: &okta.DPoPTransport{Nonces: nonces, Clock: o.Clock, BeforeRetry: slotFor(orgBudget, budget.Expiring),
+			Next: &okta.HostLimiter{PerHost: o.MaxRequestsPerHost, Wait: time.Second,
+				Next: &budget.Observer{Budget: orgBudget,
+					Next: okta.LimitBodies{Max: maxOktaBody, Next: http.DefaultTransport.(*http.Transport).Clone()}}}},
 	}
 	oktaClient := &okta.Client{HTTP: httpClient, Clock: o.Clock}
 	discovery := &okta.Discoverer{HTTP: httpClient, Clock: o.Clock, TTL: 15 * time.Minute,
@@ -66,11 +75,20 @@ func newOktaClients(o *Options) (*oktaClients, error) {
 	// The callback's: a person is waiting, so it does not queue behind the
 	// reconciler's requests; it follows no redirects either.
 	callbackHTTP := &http.Client{Timeout: o.HTTPTimeout, CheckRedirect: okta.NoRedirects,
-		Transport: &budget.Observer{Budget: orgBudget,
-			Next: okta.LimitBodies{Max: maxOktaBody, Next: http.DefaultTransport.(*http.Transport).Clone()}}}
+		Transport: &okta.DPoPTransport{Nonces: nonces, Clock: o.Clock, BeforeRetry: slotFor(orgBudget, budget.Person),
+			Next: &budget.Observer{Budget: orgBudget,
+				Next: okta.LimitBodies{Max: maxOktaBody, Next: http.DefaultTransport.(*http.Transport).Clone()}}}}
 	callbackOkta := &okta.Client{HTTP: callbackHTTP, Clock: o.Clock}
 	callbackDiscovery := &okta.Discoverer{HTTP: callbackHTTP, Clock: o.Clock, TTL: 15 * time.Minute,
 		AllowInsecure: o.AllowInsecureIssuers, Domains: domains}
-	return &oktaClients{orgBudget: orgBudget, oktaClient: oktaClient, discovery: discovery,
+	return &oktaClients{orgBudget: orgBudget, nonces: nonces, oktaClient: oktaClient, discovery: discovery,
 		callbackOkta: callbackOkta, callbackDiscovery: callbackDiscovery}, nil
+}
+
+// slotFor waits for a slot in the budget of a request's org at priority p:
+// a DPoP nonce retry is a token request of its own.
+func slotFor(b *budget.Budget, p budget.Priority) func(context.Context, *http.Request) error {
+	return func(ctx context.Context, r *http.Request) error {
+		return b.Wait(ctx, budget.Org(r.URL.String()), p)
+	}
 }

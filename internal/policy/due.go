@@ -37,6 +37,9 @@ const (
 	// DueKeyChanged: the service app's private key is not the one the
 	// token was minted with.
 	DueKeyChanged Why = "the private key changed"
+	// DueSpecChanged: the token was obtained for another domain, client,
+	// scope set or token binding than the spec names now.
+	DueSpecChanged Why = "the spec changed"
 	// DueRenewalTime: the renewal time has come.
 	DueRenewalTime Why = "renewal time reached"
 )
@@ -51,6 +54,9 @@ type Token struct {
 	KeyThumbprint string
 	// RenewHandled is the last renew-requested-at value acted on.
 	RenewHandled string
+	// ForAnotherSpec is set when the token was obtained for another
+	// domain, client, scope set or token binding than the spec names now.
+	ForAnotherSpec bool
 }
 
 // DueInput is everything TokenDue decides from.
@@ -76,6 +82,8 @@ func TokenDue(in DueInput) Why {
 	switch {
 	case !t.Present:
 		return DueNoToken
+	case t.ForAnotherSpec:
+		return DueSpecChanged
 	case in.RenewRequested != "" && in.RenewRequested != t.RenewHandled:
 		return DueRenewRequested
 	case in.KeyThumbprint != "" && t.KeyThumbprint != "" && in.KeyThumbprint != t.KeyThumbprint:

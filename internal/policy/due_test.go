@@ -69,6 +69,13 @@ func TestTokenDue(t *testing.T) {
 		"a missing token comes before a manual request": {
 			in: DueInput{RenewRequested: "r9", KeyThumbprint: "key-b", Now: t0}, want: DueNoToken,
 		},
+		"a token for another spec (a new binding, scope or domain)": {
+			in: DueInput{Token: Token{Present: true, IssuedAt: issued, Expiry: expiry, ForAnotherSpec: true}, Now: t0}, want: DueSpecChanged,
+		},
+		"a changed spec comes before a manual request": {
+			in: DueInput{Token: Token{Present: true, IssuedAt: issued, Expiry: expiry, ForAnotherSpec: true}, RenewRequested: "r2", Now: t0},
+			want: DueSpecChanged,
+		},
 		"a manual request comes before a key change": {
 			in: DueInput{Token: token, RenewRequested: "r2", KeyThumbprint: "key-b", Now: t0}, want: DueRenewRequested,
 		},

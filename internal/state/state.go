@@ -264,17 +264,22 @@ func GrantFromToken(tok *okta.Token, spec v1.OktaScopedTokenSpec, origin Origin,
 }
 
 // Fingerprint identifies what a grant was made for: a change of domain,
-// authorization server, client, grant type or scopes means the stored grant
-// no longer answers the spec and a new one is needed.
+// authorization server, client, grant type, scopes or token binding means
+// the stored grant no longer answers the spec and a new one is needed. A
+// Bearer binding adds nothing, so grants made before bindings existed keep
+// their fingerprint.
 func Fingerprint(spec v1.OktaScopedTokenSpec) string {
 	scopes := slices.Clone(spec.Scopes)
 	slices.Sort(scopes)
 	h := sha256.New()
+	parts := []string{strings.TrimRight(spec.OktaDomain, "/"), spec.AuthorizationServerID, spec.ClientID, string(spec.GrantType)}
+	if spec.TokenBinding == v1.TokenBindingDPoP {
+		// Not a valid scope, so it cannot collide with one.
+		parts = append(parts, "binding DPoP")
+	}
 	// Every part ends with a NUL, which no part may contain, so that no two
 	// different specs hash the same bytes.
-	for _, part := range append([]string{
-		strings.TrimRight(spec.OktaDomain, "/"), spec.AuthorizationServerID, spec.ClientID, string(spec.GrantType),
-	}, scopes...) {
+	for _, part := range append(parts, scopes...) {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}

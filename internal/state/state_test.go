@@ -103,6 +103,7 @@ func TestFingerprint(t *testing.T) {
 		"secretName":            func(s *v1.OktaScopedTokenSpec) { s.SecretName = "other" },
 		"renewBefore":           func(s *v1.OktaScopedTokenSpec) { s.RenewBefore = &metav1.Duration{Duration: time.Minute} },
 		"clientSecretRef moved": func(s *v1.OktaScopedTokenSpec) { s.ClientSecretRef = &v1.SecretKeyReference{Name: "x", Key: "y"} },
+		"Bearer said out loud":  func(s *v1.OktaScopedTokenSpec) { s.TokenBinding = v1.TokenBindingBearer },
 	}
 	differs := map[string]func(*v1.OktaScopedTokenSpec){
 		"domain":       func(s *v1.OktaScopedTokenSpec) { s.OktaDomain = "https://other.okta.com" },
@@ -111,6 +112,7 @@ func TestFingerprint(t *testing.T) {
 		"custom AS":    func(s *v1.OktaScopedTokenSpec) { s.AuthorizationServerID = "default" },
 		"grant type":   func(s *v1.OktaScopedTokenSpec) { s.GrantType = v1.GrantClientCredentials },
 		"scope joined": func(s *v1.OktaScopedTokenSpec) { s.Scopes = []string{"okta.logs.read okta.users.read"} },
+		"DPoP":         func(s *v1.OktaScopedTokenSpec) { s.TokenBinding = v1.TokenBindingDPoP },
 	}
 	fp := Fingerprint(base)
 	for name, mutate := range same {
@@ -208,6 +210,7 @@ func TestTokenSecretRoundTrip(t *testing.T) {
 		"issue time edited":   func(s *corev1.Secret) { s.Annotations[AnnotationIssuedAt] = "2099-01-01T00:00:00Z" },
 		"key edited":          func(s *corev1.Secret) { s.Annotations[AnnotationKeyThumbprint] = "other" },
 		"no digest (an earlier version wrote it)": func(s *corev1.Secret) { delete(s.Annotations, AnnotationDigest) },
+		"a DPoP key added":                        func(s *corev1.Secret) { s.Data[v1.TokenSecretDPoPKey] = []byte(`{"kty":"EC"}`) },
 	}
 	for name, edit := range edits {
 		t.Run(name, func(t *testing.T) {
@@ -218,6 +221,19 @@ func TestTokenSecretRoundTrip(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a DPoP-bound token and its key", func(t *testing.T) {
+		bound := *g
+		bound.TokenType, bound.DPoPKey = "DPoP", `{"kty":"EC","crv":"P-256","d":"..."}`
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Annotations: TokenSecretAnnotations(&bound, "", time.Time{})},
+			Data: TokenSecretData(&bound)}
+		if got := DecodeTokenSecret(s).Grant; got == nil || got.DPoPKey != bound.DPoPKey || got.TokenType != "DPoP" {
+			t.Fatalf("read back as %+v", got)
+		}
+		s.Data[v1.TokenSecretDPoPKey] = []byte(`{"kty":"EC","crv":"P-256","d":"another"}`)
+		if got := DecodeTokenSecret(s).Grant; got != nil {
+			t.Fatal("a token Secret whose key was replaced is trusted")
+		}
+	})
 	t.Run("other labels and annotations do not matter", func(t *testing.T) {
 		s := secret()
 		s.Annotations["team"] = "observability"

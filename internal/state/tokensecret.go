@@ -62,18 +62,23 @@ func IsTokenAnnotation(key string) bool {
 }
 
 // TokenSecretData is what pods read: the access token, its type, expiry
-// (RFC 3339) and the scopes granted.
+// (RFC 3339) and the scopes granted; for a DPoP-bound token also the key it
+// is bound to (a private JWK), without which it is useless.
 func TokenSecretData(g *Grant) map[string][]byte {
 	tokenType := g.TokenType
 	if tokenType == "" {
 		tokenType = "Bearer"
 	}
-	return map[string][]byte{
+	d := map[string][]byte{
 		v1.TokenSecretAccessToken: []byte(g.AccessToken),
 		v1.TokenSecretTokenType:   []byte(tokenType),
 		v1.TokenSecretExpiry:      []byte(g.Expiry.UTC().Format(time.RFC3339)),
 		v1.TokenSecretScope:       []byte(strings.Join(g.Scopes, " ")),
 	}
+	if g.DPoPKey != "" {
+		d[v1.TokenSecretDPoPKey] = []byte(g.DPoPKey)
+	}
+	return d
 }
 
 // TokenSecretAnnotations describe g and the last manual renewal handled.
@@ -122,6 +127,7 @@ func DecodeTokenSecret(s *corev1.Secret) State {
 		KeyThumbprint:      a[AnnotationKeyThumbprint],
 		CredentialsVersion: a[AnnotationCredentialsVersion],
 		Rotations:          parseInt(a[AnnotationRotations]),
+		DPoPKey:            string(d[v1.TokenSecretDPoPKey]),
 	}
 	if g.AccessToken == "" {
 		return State{}
@@ -135,6 +141,14 @@ func digest(data map[string][]byte, a map[string]string) string {
 	h := sha256.New()
 	for _, k := range []string{v1.TokenSecretAccessToken, v1.TokenSecretTokenType, v1.TokenSecretExpiry, v1.TokenSecretScope} {
 		h.Write(data[k])
+		h.Write([]byte{0})
+	}
+	if key, ok := data[v1.TokenSecretDPoPKey]; ok {
+		// Only where there is a key, so that the digests of Bearer tokens
+		// written before keys existed still match.
+		h.Write([]byte(v1.TokenSecretDPoPKey))
+		h.Write([]byte{0})
+		h.Write(key)
 		h.Write([]byte{0})
 	}
 	for _, k := range tokenAnnotations {

@@ -31,6 +31,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -61,6 +63,7 @@ type options struct {
 	output       string
 	maxEvents    int
 	allowHTTP    bool
+	viaProxy     bool
 }
 
 func main() {
@@ -120,6 +123,8 @@ Examples:
 	fs.IntVar(&o.maxEvents, "max-events", 0, "Stop after this many events (0: no limit).")
 	fs.BoolVar(&o.allowHTTP, "allow-http", false,
 		"Allow a plain http:// Okta domain (a local dev server only: the token travels in clear).")
+	fs.BoolVar(&o.viaProxy, "via-proxy", false,
+		"Send no token: --okta-domain is an okta-token-proxy sidecar on loopback (http://127.0.0.1:8181), which adds it.")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -138,6 +143,8 @@ Examples:
 		return o, fmt.Errorf("--limit %d: want 1 to %d", o.limit, systemlog.MaxLimit)
 	case o.maxEvents < 0:
 		return o, fmt.Errorf("--max-events %d: want 0 or more", o.maxEvents)
+	case o.viaProxy && !loopbackURL(o.oktaDomain):
+		return o, fmt.Errorf("--via-proxy: --okta-domain %q must be the proxy on loopback, such as http://127.0.0.1:8181", o.oktaDomain)
 	}
 	return o, nil
 }
@@ -179,9 +186,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, clk clock
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	var token systemlog.TokenSource = systemlog.TokenFile{Path: o.tokenPath}
+	if o.viaProxy {
+		// The proxy holds the token; this container holds none, and the
+		// hop to the proxy never leaves the pod.
+		token, o.allowHTTP = systemlog.NoToken{}, true
+	}
 	client, err := systemlog.New(systemlog.Config{
-		OktaDomain: o.oktaDomain, Token: systemlog.TokenFile{Path: o.tokenPath}, AllowHTTP: o.allowHTTP,
-		Clock: clk, Logger: logger,
+		OktaDomain: o.oktaDomain, Token: token, AllowHTTP: o.allowHTTP, Clock: clk, Logger: logger,
 	})
 	if err != nil {
 		return err
@@ -227,4 +239,17 @@ func compactJSON(raw json.RawMessage) (string, error) {
 		return "", fmt.Errorf("compacting an event: %w", err)
 	}
 	return b.String(), nil
+}
+
+// loopbackURL says whether u's host is a loopback address.
+func loopbackURL(u string) bool {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	if parsed.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(parsed.Hostname())
+	return ip != nil && ip.IsLoopback()
 }

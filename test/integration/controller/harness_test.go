@@ -140,6 +140,8 @@ type fixtureOptions struct {
 	// noManager leaves starting managers to the test (f.listener is the
 	// callback address's listener).
 	noManager bool
+	// webApp adjusts the dev server's web app before it is registered.
+	webApp func(*oktadev.WebClient)
 }
 
 // fixture is one dev server, one namespace and the operator managing it.
@@ -195,10 +197,14 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 		cfg.Clock = f.devClock
 	}
 	f.srv, f.requests = startDevServer(t, cfg)
-	if err := f.srv.AddWebClient(oktadev.WebClient{
+	web := oktadev.WebClient{
 		ID: webClientID, Secret: webSecret, RedirectURIs: []string{f.callback},
 		GrantedScopes: []string{"okta.logs.read", "okta.users.read"},
-	}); err != nil {
+	}
+	if o.webApp != nil {
+		o.webApp(&web)
+	}
+	if err := f.srv.AddWebClient(web); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.srv.AddUser(oktadev.User{Username: userName, Password: userPassword, Name: "Ada Lovelace"}); err != nil {

@@ -373,6 +373,16 @@ type tokenRequestLog struct {
 	mu       sync.Mutex
 	forms    []url.Values
 	requests int
+	// tamper, when set, changes a token request on its way to Okta, as
+	// something between the operator and Okta could.
+	tamper func(*http.Request)
+}
+
+// setTamper makes tamper change every later token request.
+func (l *tokenRequestLog) setTamper(tamper func(*http.Request)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.tamper = tamper
 }
 
 // all is the number of requests the dev server received.
@@ -386,9 +396,14 @@ func (l *tokenRequestLog) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		l.mu.Lock()
 		l.requests++
+		tamper := l.tamper
 		l.mu.Unlock()
+		remember(r.Header.Get("DPoP"))
 		// The org authorization server's token endpoint, or a custom one's.
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/v1/token") {
+			if tamper != nil {
+				tamper(r)
+			}
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 			if err != nil {
 				http.Error(w, "unreadable body", http.StatusBadRequest)

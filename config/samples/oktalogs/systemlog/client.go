@@ -93,6 +93,10 @@ type Client struct {
 	budgetMu  sync.Mutex
 	budget    rateBudget
 	hasBudget bool
+	// nonce is the DPoP nonce the org's APIs last handed out, sent with
+	// every proof so that it is not asked for again.
+	nonceMu sync.Mutex
+	nonce   string
 }
 
 // New checks cfg and returns a Client.
@@ -234,6 +238,7 @@ func (c *Client) fetch(ctx context.Context, u *url.URL) (*page, error) {
 	// refused is the token Okta answered 401 for, and its answer.
 	var refused *Token
 	var refusal error
+	nonceRetried := false
 	for {
 		if err := c.sleep(ctx, c.budgetDelay()); err != nil {
 			return nil, err
@@ -244,7 +249,7 @@ func (c *Client) fetch(ctx context.Context, u *url.URL) (*page, error) {
 			return nil, err
 		}
 		if refused != nil {
-			if token == *refused {
+			if token.Value == refused.Value {
 				return nil, refusal
 			}
 			c.logger.Info("Okta refused the access token; the token file has a new one, retrying with it")
@@ -272,6 +277,10 @@ func (c *Client) fetch(ctx context.Context, u *url.URL) (*page, error) {
 			if err := c.sleep(ctx, wait); err != nil {
 				return nil, err
 			}
+		case resp.StatusCode == http.StatusUnauthorized && token.dpop() && asksForNonce(resp) && !nonceRetried:
+			// The resource server wants its nonce in the proof: get
+			// stored it; the next proof, fresh, carries it.
+			nonceRetried = true
 		case resp.StatusCode == http.StatusUnauthorized && refused == nil:
 			// The kubelet may have swapped in a rotated token between the
 			// read and the request, and the old one may already be revoked:
@@ -290,7 +299,16 @@ func (c *Client) get(ctx context.Context, u *url.URL, token Token) (*http.Respon
 	if err != nil {
 		return nil, nil, fmt.Errorf("building the System Log request: %w", err)
 	}
-	req.Header.Set("Authorization", token.authorization())
+	if token.Type != "" {
+		req.Header.Set("Authorization", token.authorization())
+	}
+	if token.dpop() {
+		proof, err := token.proof(http.MethodGet, u, c.clock.Now(), c.dpopNonce())
+		if err != nil {
+			return nil, nil, err
+		}
+		req.Header.Set("DPoP", proof)
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", userAgent)
 	resp, err := c.http.Do(req)
@@ -302,12 +320,30 @@ func (c *Client) get(ctx context.Context, u *url.URL, token Token) (*http.Respon
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the System Log answer: %w", err)
 	}
+	if n := resp.Header.Get("DPoP-Nonce"); n != "" && len(n) <= 1024 {
+		c.nonceMu.Lock()
+		c.nonce = n
+		c.nonceMu.Unlock()
+	}
 	if b, ok := parseRateBudget(resp.Header, c.clock.Now()); ok {
 		c.budgetMu.Lock()
 		c.budget, c.hasBudget = b, true
 		c.budgetMu.Unlock()
 	}
 	return resp, body, nil
+}
+
+func (c *Client) dpopNonce() string {
+	c.nonceMu.Lock()
+	defer c.nonceMu.Unlock()
+	return c.nonce
+}
+
+// asksForNonce says whether a 401 asks for a DPoP nonce (RFC 9449 section
+// 9): WWW-Authenticate: DPoP error="use_dpop_nonce" and a DPoP-Nonce.
+func asksForNonce(resp *http.Response) bool {
+	return resp.Header.Get("DPoP-Nonce") != "" &&
+		authenticateError(resp.Header.Get("WWW-Authenticate")) == "use_dpop_nonce"
 }
 
 func (c *Client) budgetDelay() time.Duration {

@@ -18,11 +18,14 @@ package systemlog
 
 import (
 	"errors"
+
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // Keys of the operator's token Secret that a consumer reads (the Secret also
@@ -32,6 +35,7 @@ import (
 const (
 	KeyAccessToken = "access_token"
 	KeyTokenType   = "token_type"
+	KeyDPoPKey     = "dpop_key"
 )
 
 // defaultTokenType is used when the Secret has no token_type key.
@@ -42,12 +46,23 @@ const defaultTokenType = "Bearer"
 // at a timestamped directory holding one complete version.
 const atomicWriterData = "..data"
 
-// Token is an access token and its type. It prints as its type only, so a
-// Token passed to a logger or to fmt by mistake shows no secret.
+// Token is an access token and its type, and for a DPoP-bound token the
+// key it is bound to. It prints as its type only, so a Token passed to a
+// logger or to fmt by mistake shows no secret. The zero Token is no token
+// at all: requests go without Authorization (behind okta-token-proxy, which
+// adds it).
 type Token struct {
 	Type  string
 	Value string
+	// Key is the private key a DPoP token is bound to (dpop_key).
+	Key *jose.JSONWebKey
 }
+
+// tokenTypeDPoP is the type of a DPoP-bound token.
+const tokenTypeDPoP = "DPoP"
+
+// dpop says whether the token is DPoP-bound.
+func (t Token) dpop() bool { return strings.EqualFold(t.Type, tokenTypeDPoP) }
 
 // String redacts the token.
 func (t Token) String() string { return t.Type + " <redacted>" }
@@ -108,14 +123,27 @@ func (f TokenFile) Read() (Token, error) {
 	case err != nil:
 		return Token{}, fmt.Errorf("reading the token type: %w", err)
 	}
-	// A DPoP-bound token needs a signed proof with every request, which this
-	// reader does not make; sending it as a bearer token would only be
-	// refused.
-	if !strings.EqualFold(tokenType, defaultTokenType) {
-		return Token{}, fmt.Errorf("token type %q in %s is not supported: only Bearer tokens are", tokenType, dir)
+	switch {
+	case strings.EqualFold(tokenType, defaultTokenType):
+		return Token{Type: defaultTokenType, Value: value}, nil
+	case strings.EqualFold(tokenType, tokenTypeDPoP):
+		// A DPoP-bound token is useless without its key: every request
+		// carries a proof signed with it.
+		key, err := readDPoPKey(filepath.Join(dir, KeyDPoPKey))
+		if err != nil {
+			return Token{}, err
+		}
+		return Token{Type: tokenTypeDPoP, Value: value, Key: key}, nil
 	}
-	return Token{Type: defaultTokenType, Value: value}, nil
+	return Token{}, fmt.Errorf("token type %q in %s is not supported: only Bearer and DPoP tokens are", tokenType, dir)
 }
+
+// NoToken is the source of an application behind okta-token-proxy: it
+// holds no token, and the proxy adds one to each request.
+type NoToken struct{}
+
+// Read returns the zero Token.
+func (NoToken) Read() (Token, error) { return Token{}, nil }
 
 func readTrimmed(path string) (string, error) {
 	b, err := os.ReadFile(path)

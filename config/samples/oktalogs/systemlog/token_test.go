@@ -17,12 +17,17 @@ limitations under the License.
 package systemlog
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
@@ -31,21 +36,24 @@ import (
 // TestSystemLogTokenSecretKeys keeps this package's key names in step with
 // the Secret the operator writes.
 func TestSystemLogTokenSecretKeys(t *testing.T) {
-	if KeyAccessToken != v1.TokenSecretAccessToken || KeyTokenType != v1.TokenSecretTokenType {
+	if KeyAccessToken != v1.TokenSecretAccessToken || KeyTokenType != v1.TokenSecretTokenType || KeyDPoPKey != v1.TokenSecretDPoPKey {
 		t.Errorf("keys %q, %q; the operator writes %q, %q",
 			KeyAccessToken, KeyTokenType, v1.TokenSecretAccessToken, v1.TokenSecretTokenType)
 	}
 }
 
+// plainDir is a directory holding files, as a Secret's keys.
+func plainDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		testenv.Must(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600))
+	}
+	return dir
+}
+
 func TestSystemLogTokenFile(t *testing.T) {
 	const secret = "eyJraWQiOiJ0ZXN0In0.secret-token-value"
-	plainDir := func(t *testing.T, files map[string]string) string {
-		dir := t.TempDir()
-		for name, content := range files {
-			testenv.Must(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600))
-		}
-		return dir
-	}
 	cases := map[string]struct {
 		path    func(t *testing.T) string
 		want    Token
@@ -89,11 +97,23 @@ func TestSystemLogTokenFile(t *testing.T) {
 			path:    func(t *testing.T) string { return plainDir(t, map[string]string{KeyAccessToken: " \n"}) },
 			wantErr: "is empty",
 		},
-		"DPoP token": {
+		"a DPoP token without its key": {
 			path: func(t *testing.T) string {
 				return plainDir(t, map[string]string{KeyAccessToken: secret, KeyTokenType: "DPoP"})
 			},
-			wantErr: `token type "DPoP"`,
+			wantErr: "its key cannot be read",
+		},
+		"a DPoP token with a key that is not one": {
+			path: func(t *testing.T) string {
+				return plainDir(t, map[string]string{KeyAccessToken: secret, KeyTokenType: "DPoP", KeyDPoPKey: "not a key"})
+			},
+			wantErr: "is not a JSON Web Key",
+		},
+		"another token type": {
+			path: func(t *testing.T) string {
+				return plainDir(t, map[string]string{KeyAccessToken: secret, KeyTokenType: "MAC"})
+			},
+			wantErr: `token type "MAC"`,
 		},
 	}
 	for name, tc := range cases {
@@ -112,6 +132,22 @@ func TestSystemLogTokenFile(t *testing.T) {
 				t.Fatalf("Read() = %#v, %v; want %#v", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestSystemLogDPoPTokenFile: a DPoP-bound token is read with its key.
+func TestSystemLogDPoPTokenFile(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	testenv.Must(t, err)
+	jwk, err := json.Marshal(jose.JSONWebKey{Key: key})
+	testenv.Must(t, err)
+	dir := plainDir(t, map[string]string{KeyAccessToken: "bound-token", KeyTokenType: "DPoP", KeyDPoPKey: string(jwk)})
+	got, err := TokenFile{Path: dir}.Read()
+	if err != nil || got.Type != "DPoP" || got.Value != "bound-token" || got.Key == nil || !got.Key.Valid() {
+		t.Fatalf("Read() = %#v, %v", got, err)
+	}
+	if out := fmt.Sprintf("%v %#v", got, got); strings.Contains(out, "bound-token") || strings.Contains(out, `"d"`) {
+		t.Fatalf("a DPoP token prints its secrets: %s", out)
 	}
 }
 

@@ -17,7 +17,7 @@ limitations under the License.
 // Command okta-dev-server runs an Okta-compatible development authorization
 // server (package dev/oktadev): Okta's org authorization server
 // endpoints, custom authorization servers, a sign-in page, GET /api/v1/logs,
-// rate limits and fault injection. With no flags it registers a demo web app
+// DPoP, rate limits and fault injection. With no flags it registers a demo web app
 // and a demo user and prints how to use them.
 package main
 
@@ -28,9 +28,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -60,6 +62,8 @@ type options struct {
 	serviceClients, faults       listFlag
 	secretServiceClients         listFlag
 	authorizationServers         listFlag
+	requireDPoP                  listFlag
+	resourceDPoPNonce            bool
 	logFormat                    string
 }
 
@@ -91,6 +95,11 @@ real. It serves:
     under /oauth2/{id}/v1/ with issuer /oauth2/{id}; they mint their own scopes
     and accept client secrets from service apps;
   - GET /api/v1/logs, the System Log, for org access tokens with okta.logs.read;
+  - DPoP (RFC 9449) as Okta does it: a token request with a DPoP proof gets a
+    DPoP-bound token (token_type DPoP); the first proof is answered with
+    use_dpop_nonce and a DPoP-Nonce header; --require-dpop makes an app's
+    token requests need a proof, like Okta's "Require DPoP header" checkbox;
+    /api/v1/logs wants "Authorization: DPoP" and a proof with its own nonce;
   - per-minute rate limits with X-Rate-Limit-* headers, and, for loopback
     clients only, /admin/faults.
 
@@ -103,6 +112,7 @@ Examples:
   okta-dev-server --service-client 0oaservice00000000001=service-public.pem --fault 503:3
   okta-dev-server --authorization-server default=logs:read --service-client-secret 0oaservice00000000002=s3cret
   okta-dev-server --rate-limit 600 --token-rate-limit 6000
+  okta-dev-server --service-client 0oaservice00000000001=service-public.pem --require-dpop 0oaservice00000000001
   curl -X POST http://127.0.0.1:9090/admin/faults -d '{"status":429,"count":2,"resetAfter":"30s"}'
 `)
 	}
@@ -138,6 +148,12 @@ Examples:
 	fs.Var(&o.faults, "fault",
 		`Fault for the next token requests: STATUS[:N|:DURATION] or hang=DURATION[:N|:DURATION], `+
 			`e.g. 503:3 (three 503s), 429 (one), 500:2m (for two minutes), hang=30s:1. Repeatable.`)
+	fs.Var(&o.requireDPoP, "require-dpop",
+		"Apps whose token requests must carry a DPoP proof, CLIENT_ID[,CLIENT_ID...]: the demo web app (--client-id) "+
+			"or a --service-client or --service-client-secret app, as Okta's \"Require Demonstrating Proof of Possession "+
+			"(DPoP) header in token requests\". Other apps get DPoP-bound tokens only when they send a proof. Repeatable.")
+	fs.BoolVar(&o.resourceDPoPNonce, "resource-dpop-nonce", true,
+		"Make /api/v1/logs demand a DPoP nonce of its own in the proofs that come with DPoP-bound tokens, as Okta's resource servers do.")
 	fs.StringVar(&o.logFormat, "log-format", "text", "Request log format on stderr: text or json.")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -172,15 +188,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--log-format %q: want text or json", o.logFormat)
 	}
 
-	srv, err := oktadev.New(oktadev.Config{
-		Issuer:                  o.issuer,
-		AccessTokenTTL:          o.accessTTL,
-		RefreshTokenTTL:         o.refreshTTL,
-		RefreshGracePeriod:      o.grace,
-		RateLimitPerMinute:      o.rateLimit,
-		TokenRateLimitPerMinute: o.tokenRateLimit,
-		Logger:                  slog.New(handler),
-	})
+	srv, err := oktadev.New(serverConfig(o, slog.New(handler)))
 	if err != nil {
 		return err
 	}
@@ -205,17 +213,54 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return srv.Close()
 }
 
+// serverConfig is the server's configuration from the flags.
+func serverConfig(o options, logger *slog.Logger) oktadev.Config {
+	return oktadev.Config{
+		Issuer:                   o.issuer,
+		AccessTokenTTL:           o.accessTTL,
+		RefreshTokenTTL:          o.refreshTTL,
+		RefreshGracePeriod:       o.grace,
+		RateLimitPerMinute:       o.rateLimit,
+		TokenRateLimitPerMinute:  o.tokenRateLimit,
+		DisableResourceDPoPNonce: !o.resourceDPoPNonce,
+		Logger:                   logger,
+	}
+}
+
 // registered is what register set up, for the banner.
 type registered struct {
 	users                []string
 	serviceClients       []string
 	secretServiceClients []string
 	authorizationServers []oktadev.AuthorizationServer
-	faults               []string
+	// requireDPoP are the apps that require DPoP, in the order registered.
+	requireDPoP []string
+	faults      []string
 }
 
 func register(srv *oktadev.Server, o options) (registered, error) {
 	var r registered
+	// needsDPoP reports whether --require-dpop names an app, and notes that
+	// the name matched one, so that a name matching none (a typo would
+	// otherwise leave an app without DPoP, silently) is refused at the end.
+	wantDPoP, matched := map[string]bool{}, map[string]bool{}
+	for _, spec := range o.requireDPoP {
+		ids := splitList(spec)
+		if len(ids) == 0 {
+			return r, errors.New("--require-dpop: want CLIENT_ID[,CLIENT_ID...]")
+		}
+		for _, id := range ids {
+			wantDPoP[id] = true
+		}
+	}
+	needsDPoP := func(id string) bool {
+		if wantDPoP[id] && !matched[id] {
+			matched[id] = true
+			r.requireDPoP = append(r.requireDPoP, id)
+		}
+		return wantDPoP[id]
+	}
+
 	if err := srv.AddWebClient(oktadev.WebClient{
 		ID:                      o.clientID,
 		Secret:                  o.clientSecret,
@@ -223,6 +268,7 @@ func register(srv *oktadev.Server, o options) (registered, error) {
 		GrantedScopes:           splitList(o.scopes),
 		RequirePKCE:             true,
 		TokenEndpointAuthMethod: o.authMethod,
+		RequireDPoP:             needsDPoP(o.clientID),
 	}); err != nil {
 		return r, err
 	}
@@ -263,7 +309,7 @@ func register(srv *oktadev.Server, o options) (registered, error) {
 		if err != nil {
 			return r, fmt.Errorf("--service-client %s: %w", id, err)
 		}
-		client := oktadev.ServiceClient{ID: id, JWKS: keys, GrantedScopes: splitList(o.serviceScopes)}
+		client := oktadev.ServiceClient{ID: id, JWKS: keys, GrantedScopes: splitList(o.serviceScopes), RequireDPoP: needsDPoP(id)}
 		if err := srv.AddServiceClient(client); err != nil {
 			return r, err
 		}
@@ -280,10 +326,20 @@ func register(srv *oktadev.Server, o options) (registered, error) {
 			// Never echo the value: it may be the secret itself.
 			return r, errors.New("--service-client-secret: want CLIENT_ID=SECRET")
 		}
-		if err := srv.AddServiceClient(oktadev.ServiceClient{ID: id, Secret: secret}); err != nil {
+		if err := srv.AddServiceClient(oktadev.ServiceClient{ID: id, Secret: secret, RequireDPoP: needsDPoP(id)}); err != nil {
 			return r, err
 		}
 		r.secretServiceClients = append(r.secretServiceClients, id)
+	}
+	if len(matched) < len(wantDPoP) {
+		var unknown []string
+		for _, id := range slices.Sorted(maps.Keys(wantDPoP)) {
+			if !matched[id] {
+				unknown = append(unknown, id)
+			}
+		}
+		return r, fmt.Errorf("--require-dpop: no app %s is registered (name the demo web app or a service app)",
+			strings.Join(unknown, ", "))
 	}
 
 	for _, spec := range o.authorizationServers {
@@ -380,6 +436,19 @@ func printBanner(w io.Writer, srv *oktadev.Server, o options, r registered) {
 		}
 		p("")
 	}
+	if len(r.requireDPoP) > 0 {
+		p("DPoP required (token requests need a DPoP proof; tokens are DPoP-bound, token_type DPoP): %s",
+			strings.Join(r.requireDPoP, ", "))
+	} else {
+		p("DPoP required: no app (add --require-dpop CLIENT_ID); any app that sends a DPoP proof gets a DPoP-bound token")
+	}
+	resourceNonce := "demands a DPoP nonce of its own"
+	if !o.resourceDPoPNonce {
+		resourceNonce = "demands no DPoP nonce (--resource-dpop-nonce=false)"
+	}
+	p("DPoP nonces:     answered with use_dpop_nonce and DPoP-Nonce, rotated every 24h, accepted for 72h; /api/v1/logs %s",
+		resourceNonce)
+	p("")
 	if len(r.faults) > 0 {
 		p("Faults on the token endpoint: %s", strings.Join(r.faults, ", "))
 	}

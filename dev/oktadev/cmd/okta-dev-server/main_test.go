@@ -26,6 +26,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"flag"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -241,5 +243,91 @@ func TestHelp(t *testing.T) {
 	}
 	if examples < 3 {
 		t.Errorf("found %d examples in --help, want at least 3", examples)
+	}
+}
+
+// TestRegisterRequireDPoP registers apps named by --require-dpop, checks the
+// banner says so, and asks the running server for tokens: the app that
+// requires DPoP is refused without a proof, as at Okta, the other is not.
+func TestRegisterRequireDPoP(t *testing.T) {
+	const dpopApp, plainApp = "0oasecretservice0001", "0oasecretservice0002"
+	o, err := parseFlags([]string{
+		"--authorization-server", "default=logs:read",
+		"--service-client-secret", dpopApp + "=s3cret",
+		"--service-client-secret", plainApp + "=s3cret",
+		"--require-dpop", dpopApp + "," + oktadev.DemoWebClientID,
+		"--resource-dpop-nonce=false",
+	}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := serverConfig(o, nil)
+	if !cfg.DisableResourceDPoPNonce {
+		t.Error("--resource-dpop-nonce=false did not reach the server's configuration")
+	}
+	srv := oktadev.NewTestServer(t, cfg)
+	r, err := register(srv, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{oktadev.DemoWebClientID, dpopApp}; !slices.Equal(r.requireDPoP, want) {
+		t.Errorf("apps requiring DPoP %v, want %v", r.requireDPoP, want)
+	}
+	var banner bytes.Buffer
+	printBanner(&banner, srv, o, r)
+	for _, want := range []string{
+		"DPoP required (token requests need a DPoP proof; tokens are DPoP-bound, token_type DPoP): " + oktadev.DemoWebClientID + ", " + dpopApp,
+		"/api/v1/logs demands no DPoP nonce",
+	} {
+		if !strings.Contains(banner.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner.String())
+		}
+	}
+
+	tokenURL := srv.AuthorizationServerIssuer("default") + "/v1/token"
+	cases := map[string]struct {
+		clientID   string
+		status     int
+		wantError  string
+		wantDetail string
+	}{
+		"app that requires DPoP":       {clientID: dpopApp, status: 400, wantError: "invalid_dpop_proof", wantDetail: "The DPoP proof JWT header is missing."},
+		"app that does not require it": {clientID: plainApp, status: 200},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader(url.Values{"grant_type": {"client_credentials"}, "scope": {"logs:read"}}.Encode()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(tc.clientID, "s3cret")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = resp.Body.Close() }()
+			var body map[string]any
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status || (tc.wantError != "" && (body["error"] != tc.wantError || body["error_description"] != tc.wantDetail)) ||
+				(tc.wantError == "" && body["token_type"] != "Bearer") {
+				t.Errorf("%d %v, want %d %s %q", resp.StatusCode, body, tc.status, tc.wantError, tc.wantDetail)
+			}
+		})
+	}
+
+	for _, bad := range [][]string{
+		{"--require-dpop", "0oanosuchapp00000001"},
+		{"--require-dpop", ","},
+	} {
+		o, err := parseFlags(bad, &bytes.Buffer{})
+		if err == nil {
+			_, err = register(oktadev.NewTestServer(t, oktadev.Config{}), o)
+		}
+		if err == nil {
+			t.Errorf("%s accepted", strings.Join(bad, " "))
+		}
 	}
 }
