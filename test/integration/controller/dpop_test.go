@@ -400,3 +400,19 @@ func TestTokenProxyAcrossARotation(t *testing.T) {
 	mountSecret(g, volume, rotated.Data)
 	g.Expect(read()).To(BeNumerically(">", 0), "the System Log through the proxy, with the rotated token")
 }
+
+// TestDPoPRequiredAtSignIn: a web app that requires DPoP, a resource that
+// does not ask for it: the person who signs in is told which field to set,
+// and nothing is stored.
+func TestDPoPRequiredAtSignIn(t *testing.T) {
+	g := NewWithT(t)
+	f := newFixture(t, fixtureOptions{webApp: func(w *oktadev.WebClient) { w.RequireDPoP = true }})
+	obj := f.newWebToken()
+	status, page, err := oktadev.SignIn(waitForAuthorizationURL(t, obj), userName, userPassword, false)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(status).To(Equal(http.StatusBadRequest))
+	g.Expect(page).To(ContainSubstring("Okta requires DPoP for this app"))
+	g.Expect(page).To(ContainSubstring("spec.tokenBinding: DPoP"))
+	f.settle()
+	g.Expect(state.Decode(stateSecret(g, obj)).Grant).To(BeNil(), "nothing was stored")
+}
