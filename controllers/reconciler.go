@@ -118,6 +118,9 @@ func (r *OktaScopedTokenReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	r.mem.freshStatus(obj)
+	// A request that must wait for its slot deep in a transport (a DPoP
+	// nonce retry) counts in this namespace's share of the org's budget.
+	ctx = budget.WithTenant(ctx, req.Namespace)
 	run := &reconcileRun{r: r, obj: obj, key: req.NamespacedName, now: r.Clock.Now()}
 	var steps []step
 	switch {

@@ -113,6 +113,15 @@ func (run *reconcileRun) ensureSignIn(ctx context.Context) (outcome, error) {
 	current := p != nil && !reauthRequested && p.Fingerprint == fp && p.RedirectURI == run.r.CallbackURL &&
 		run.now.Before(p.ExpiresAt) && p.AuthorizationURL != ""
 	if !current {
+		if at, wait := run.state.SignInBackingOff(run.now); wait {
+			// The last sign-ins failed at the code exchange: no new link
+			// (and no code exchange, which spends the org's budget) until
+			// the backoff has passed.
+			st.AuthorizationURL, st.AuthorizationExpiresAt = "", nil
+			return signInOutcome(v1.ReasonSignInBackingOff, fmt.Sprintf(
+				"the last %d sign-ins failed when the operator exchanged their code with Okta; a new sign-in link "+
+					"is published at %s", run.state.SignInFailures, at.UTC().Format(time.RFC3339)), at), nil
+		}
 		ep, o := run.discover(ctx)
 		if o.reports() {
 			return o, nil

@@ -54,6 +54,9 @@ const (
 	ReasonInvalidTemplate         = "InvalidTemplate"
 	ReasonWaitingForRateLimit     = "WaitingForRateLimit"
 	ReasonRenewalDebounced        = "RenewalDebounced"
+	// ReasonSignInBackingOff: the last sign-ins failed at the code
+	// exchange; the next link waits for a backoff.
+	ReasonSignInBackingOff = "SignInBackingOff"
 	// ReasonDPoPRequired: Okta wants a DPoP proof and spec.tokenBinding
 	// is not DPoP.
 	ReasonDPoPRequired = "DPoPRequired"

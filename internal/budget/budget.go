@@ -212,11 +212,23 @@ func (b *Budget) org(name string) *orgBudget {
 // returns the same time unless requests of higher rank arrived meanwhile.
 // p may change between calls (a token that was renewed early may now be
 // expiring); the reservation keeps its place in time.
+//
+// Requests are fair between tenants: the tenant of key is its namespace
+// (what comes before its "/"; the whole key when there is none).
 func (b *Budget) Take(org, key string, p Priority) (at time.Time, ok bool) {
 	o := b.org(org)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.take(b.clock.Now(), key, p)
+	return o.take(b.clock.Now(), key, tenantOf(key), p)
+}
+
+// tenantOf is the tenant of a resource key, namespace/name.
+func tenantOf(key string) string {
+	ns, _, ok := strings.Cut(key, "/")
+	if !ok {
+		return key
+	}
+	return ns
 }
 
 // Cancel drops key's reservation at org, if it has one: the resource was
@@ -233,13 +245,17 @@ func (b *Budget) Cancel(org, key string) {
 // Wait blocks until a request to org may be sent, for callers that cannot
 // requeue (the callback, where a person waits for the answer). It returns
 // ctx's error, wrapped, if ctx ends first; the slot is then not spent.
-func (b *Budget) Wait(ctx context.Context, org string, p Priority) error {
+// tenant is who the request is for, as Take's keys name it (a namespace).
+func (b *Budget) Wait(ctx context.Context, org, tenant string, p Priority) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("waiting for a token request slot at %s: %w", org, err)
 	}
 	key := fmt.Sprintf("%s%d", waitKeyPrefix, b.waits.Add(1))
+	o := b.org(org)
 	for {
-		at, ok := b.Take(org, key, p)
+		o.mu.Lock()
+		at, ok := o.take(b.clock.Now(), key, tenant, p)
+		o.mu.Unlock()
 		if ok {
 			return nil
 		}
@@ -334,12 +350,12 @@ func (o *orgBudget) grant(now time.Time, interval time.Duration) {
 	o.tat = later(o.tat, now).Add(interval)
 }
 
-func (o *orgBudget) take(now time.Time, key string, p Priority) (time.Time, bool) {
+func (o *orgBudget) take(now time.Time, key, tenant string, p Priority) (time.Time, bool) {
 	interval, burst := o.pace(now)
 	// A request whose time passed more than grace ago is late or gone, and
 	// does not hold back those behind it until it comes back.
 	o.waiting.park(now, max(2*interval, minGrace))
-	r, isNew := o.waiting.join(now, key, p)
+	r, isNew := o.waiting.join(now, key, tenant, p, interval)
 	before := o.waiting.place(r)
 
 	avail := o.available(now, interval, burst)
@@ -403,4 +419,19 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+type tenantContext struct{}
+
+// WithTenant records in ctx who the requests sent with it are for (a
+// namespace), for a request that must wait for its slot deep in a
+// transport (a DPoP nonce retry): see TenantFrom.
+func WithTenant(ctx context.Context, tenant string) context.Context {
+	return context.WithValue(ctx, tenantContext{}, tenant)
+}
+
+// TenantFrom is the tenant WithTenant recorded, "" when none.
+func TenantFrom(ctx context.Context) string {
+	t, _ := ctx.Value(tenantContext{}).(string)
+	return t
 }

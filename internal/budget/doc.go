@@ -58,19 +58,26 @@ limitations under the License.
 // finds the same reservation (no key is booked twice) and, while nothing
 // ahead of it changed, the same time.
 //
-// Reservations are served in this order:
-//   - Person (a callback's code exchange: someone is waiting in a browser)
-//     before everything else, first come first served;
-//   - then by virtual arrival time: the time a request started waiting,
-//     minus Config.AgingStep (default one minute) for each priority level
-//     above Manual (Early one step, Expiring two). A request that has waited
-//     one AgingStep longer ranks with those one level above it that arrive
-//     now, so a steady stream of Expiring requests delays a Manual one by at
-//     most two AgingSteps (plus what was already queued ahead of it): it is
-//     never starved.
+// Reservations are served by virtual arrival time: the request's tag minus
+// Config.AgingStep (default one minute) for each priority level above
+// Manual (Early one step, Expiring two, Person — a callback's code
+// exchange, someone waiting in a browser — three). A request that has
+// waited one AgingStep longer ranks with those one level above it that
+// arrive now, so a steady stream of Expiring requests delays a Manual one
+// by at most two AgingSteps (plus what was already queued ahead of it): it
+// is never starved.
 //
-// People cannot sign in fast enough to starve the others, so Person
-// requests are not aged.
+// The tag makes tenants share the org fairly (VirtualClock fair queueing).
+// The tenant is a request's namespace: the part of Take's key before "/",
+// or what Wait is told. A request's tag is when it started waiting, or one
+// interval after its tenant's previous tag when that is later: a tenant
+// alone still gets the whole rate, but one that queues a hundred requests
+// tags them a hundred intervals into the future, and another tenant's
+// request of the same priority arriving meanwhile goes before all of them
+// but the one or two already due. No namespace's sign-ins, manual renewals
+// or failures can hold another namespace's renewal back by more than its
+// share: at the same priority, one of its requests; a level below, one
+// AgingStep's worth (TestTenantsShareTheOrg).
 //
 // A reservation whose time passed more than a grace period ago (two
 // intervals, at least 100ms) no longer holds back those behind it: its

@@ -34,6 +34,13 @@ type reservation struct {
 	key   string
 	prio  Priority
 	since time.Time
+	// tenant is who the request is for (a namespace): its requests are
+	// spaced in virtual time, so one tenant cannot crowd out the others.
+	tenant string
+	// tag is the request's place in virtual time (VirtualClock fair
+	// queueing): when it started waiting, or, when its tenant already has
+	// requests in line, one interval after the tenant's last one.
+	tag time.Time
 	// seq orders requests that started waiting at the same moment.
 	seq uint64
 	// at is the time the request was last told to come back.
@@ -46,9 +53,6 @@ type reservation struct {
 
 // ahead says whether a is served before b.
 func ahead(a, b *reservation, agingStep time.Duration) bool {
-	if (a.prio == Person) != (b.prio == Person) {
-		return a.prio == Person
-	}
 	va, vb := a.virtualArrival(agingStep), b.virtualArrival(agingStep)
 	if !va.Equal(vb) {
 		return va.Before(vb)
@@ -56,12 +60,14 @@ func ahead(a, b *reservation, agingStep time.Duration) bool {
 	return a.seq < b.seq
 }
 
-// virtualArrival is when the request started waiting, brought forward by
-// an aging step per priority level above Manual. Person requests are not
-// aged: ahead puts them first.
+// virtualArrival is the request's tag, brought forward by an aging step
+// per priority level above Manual: a person's sign-in three steps, an
+// expiring token two, an early renewal one. A request that waited one step
+// longer ranks with those one level above it; and since a tenant's tags are
+// spaced by the org's interval, its requests go before another tenant's of
+// the next lower level only as far as its share allows.
 func (r *reservation) virtualArrival(agingStep time.Duration) time.Time {
-	level := min(r.prio, Expiring)
-	return r.since.Add(-time.Duration(level) * agingStep)
+	return r.tag.Add(-time.Duration(r.prio) * agingStep)
 }
 
 // reservations are an org's waiting requests.
@@ -76,10 +82,26 @@ type reservations struct {
 	parked    map[string]*reservation
 	lastSweep time.Time
 	seq       uint64
+	// lastTag is each tenant's latest tag.
+	lastTag map[string]time.Time
 }
 
 func newReservations(agingStep time.Duration) *reservations {
-	return &reservations{agingStep: agingStep, all: map[string]*reservation{}, parked: map[string]*reservation{}}
+	return &reservations{agingStep: agingStep, all: map[string]*reservation{}, parked: map[string]*reservation{},
+		lastTag: map[string]time.Time{}}
+}
+
+// nextTag is the tag of tenant's next request at now: now, or one interval
+// after its last tag when that is later (VirtualClock: each tenant's
+// requests are spaced by the org's interval, so a tenant alone gets the
+// whole rate, and tenants that all have requests waiting take turns).
+func (rs *reservations) nextTag(tenant string, now time.Time, interval time.Duration) time.Time {
+	tag := now
+	if last, ok := rs.lastTag[tenant]; ok && last.Add(interval).After(tag) {
+		tag = last.Add(interval)
+	}
+	rs.lastTag[tenant] = tag
+	return tag
 }
 
 func (rs *reservations) len() int { return len(rs.all) }
@@ -133,16 +155,23 @@ func (rs *reservations) park(now time.Time, grace time.Duration) {
 			delete(rs.all, key)
 		}
 	}
+	// A tenant whose last tag has passed starts again from now anyway.
+	for tenant, tag := range rs.lastTag {
+		if tag.Before(now) {
+			delete(rs.lastTag, tenant)
+		}
+	}
 }
 
 // join returns key's reservation with priority p, in the line: a new one
 // (since now), or the one it has, back from parking or moved to p's place.
 // isNew says which.
-func (rs *reservations) join(now time.Time, key string, p Priority) (r *reservation, isNew bool) {
+func (rs *reservations) join(now time.Time, key, tenant string, p Priority, interval time.Duration) (r *reservation, isNew bool) {
 	r, ok := rs.all[key]
 	if !ok {
 		rs.seq++
-		r = &reservation{key: key, prio: p, since: now, seq: rs.seq, at: now}
+		r = &reservation{key: key, prio: p, since: now, seq: rs.seq, at: now, tenant: tenant,
+			tag: rs.nextTag(tenant, now, interval)}
 		rs.all[key] = r
 		rs.enter(r)
 		return r, true

@@ -52,7 +52,7 @@ func TestWaitServesAPersonFirst(t *testing.T) {
 	queueManual(t, b, 10)
 
 	done := make(chan error, 1)
-	go func() { done <- b.Wait(context.Background(), org, Person) }()
+	go func() { done <- b.Wait(context.Background(), org, "ns", Person) }()
 	g.Eventually(clk.HasWaiters).Should(BeTrue(), "Wait is waiting for its slot")
 	g.Expect(done).NotTo(Receive(), "not before the bucket has room")
 	clk.Step(time.Second)
@@ -70,7 +70,7 @@ func TestWaitWithAnEndedContext(t *testing.T) {
 		b, _, rec := newTestBudget(60)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		err := b.Wait(ctx, org, Person)
+		err := b.Wait(ctx, org, "ns", Person)
 		g.Expect(errors.Is(err, context.Canceled)).To(BeTrue(), "%v", err)
 		g.Expect(err.Error()).To(ContainSubstring(org))
 		_, ok := b.Take(org, "next", Manual)
@@ -83,7 +83,7 @@ func TestWaitWithAnEndedContext(t *testing.T) {
 		queueManual(t, b, 3)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- b.Wait(ctx, org, Person) }()
+		go func() { done <- b.Wait(ctx, org, "ns", Person) }()
 		g.Eventually(clk.HasWaiters).Should(BeTrue())
 		g.Eventually(func() int { return rec.snapshotWaiting(org) }).Should(Equal(4), "three renewals and the person")
 		cancel()
@@ -157,7 +157,7 @@ func TestConcurrentUse(t *testing.T) {
 	var people atomic.Int64
 	for i := range 10 {
 		requests.Go(func() {
-			if err := b.Wait(context.Background(), orgs[i%2], Person); err == nil {
+			if err := b.Wait(context.Background(), orgs[i%2], "ns", Person); err == nil {
 				people.Add(1)
 			}
 		})

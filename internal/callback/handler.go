@@ -112,8 +112,11 @@ func (s *Server) handle(r *http.Request) (outcome, types.NamespacedName) {
 	}
 	if out.result != "success" && out.result != "subject_refused" {
 		// The claim ends without a grant: the reconciler publishes a new
-		// link for the next try.
-		s.release(r.Context(), owner)
+		// link for the next try, after a backoff when the exchange itself
+		// failed, so that a loop of junk codes cannot spend the org's
+		// budget.
+		exchangeFailed := out.result == "code_rejected" || out.result == "okta_unavailable"
+		s.release(r.Context(), owner, state.OwnerUID(secret), exchangeFailed)
 	}
 	return out, owner
 }
@@ -198,7 +201,8 @@ func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, owner
 	defer cancel()
 	if s.Budget != nil {
 		// Inside the org's budget, before every other request.
-		if err := s.Budget.Wait(ctx, budget.Org(ep.Issuer), budget.Person); err != nil {
+		ctx = budget.WithTenant(ctx, owner.Namespace)
+		if err := s.Budget.Wait(ctx, budget.Org(ep.Issuer), owner.Namespace, budget.Person); err != nil {
 			return unavailable(fmt.Sprintf("The operator's share of Okta's rate limit for this org is spent right now. "+
 				"Sign in again in a minute with the new link in the status of %s.", owner))
 		}
@@ -347,14 +351,16 @@ func (s *Server) store(ctx context.Context, owner types.NamespacedName, uid type
 
 // release ends a claim that stored no grant. It is best effort: a claim
 // left behind expires after state.ClaimTimeout.
-func (s *Server) release(ctx context.Context, owner types.NamespacedName) {
+func (s *Server) release(ctx context.Context, owner types.NamespacedName, uid types.UID, failed bool) {
 	key := types.NamespacedName{Namespace: s.StateNamespace, Name: state.SecretName(owner)}
 	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		secret := &corev1.Secret{}
 		if err := s.APIReader.Get(ctx, key, secret); err != nil {
 			return err
 		}
-		next, released := state.Decode(secret).Release(false, time.Time{})
+		st := state.Decode(secret)
+		retryAt := s.Clock.Now().Add(policy.Backoff(int32(st.SignInFailures+1), uid))
+		next, released := st.Release(failed, retryAt)
 		if !released {
 			return nil
 		}

@@ -89,6 +89,6 @@ func newOktaClients(o *Options) (*oktaClients, error) {
 // a DPoP nonce retry is a token request of its own.
 func slotFor(b *budget.Budget, p budget.Priority) func(context.Context, *http.Request) error {
 	return func(ctx context.Context, r *http.Request) error {
-		return b.Wait(ctx, budget.Org(r.URL.String()), p)
+		return b.Wait(ctx, budget.Org(r.URL.String()), budget.TenantFrom(ctx), p)
 	}
 }

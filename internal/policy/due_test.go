@@ -73,7 +73,7 @@ func TestTokenDue(t *testing.T) {
 			in: DueInput{Token: Token{Present: true, IssuedAt: issued, Expiry: expiry, ForAnotherSpec: true}, Now: t0}, want: DueSpecChanged,
 		},
 		"a changed spec comes before a manual request": {
-			in: DueInput{Token: Token{Present: true, IssuedAt: issued, Expiry: expiry, ForAnotherSpec: true}, RenewRequested: "r2", Now: t0},
+			in:   DueInput{Token: Token{Present: true, IssuedAt: issued, Expiry: expiry, ForAnotherSpec: true}, RenewRequested: "r2", Now: t0},
 			want: DueSpecChanged,
 		},
 		"a manual request comes before a key change": {

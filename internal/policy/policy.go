@@ -33,13 +33,28 @@ const (
 	// passed, cert-manager's rule: one third of the lifetime is left to
 	// retry in.
 	defaultRenewNumerator, defaultRenewDenominator = 1, 3
-	// MinRotationInterval is the floor between issue and renewal, so a
-	// token with a tiny lifetime cannot drive a tight loop of requests.
+	// MinRotationInterval is the least time between issue and renewal, so
+	// a token with a tiny lifetime cannot drive a tight loop of requests.
 	MinRotationInterval = 10 * time.Second
+	// minRotationShare is the least share of a token's lifetime between
+	// issue and renewal (MinRenewalGap): with renewBeforePercentage 95 and
+	// the jitter, the renewal would otherwise fall before the issue and
+	// every such resource would ask Okta every 10 seconds.
+	minRotationShare = 20
 	// maxJitterPercent spreads renewals of tokens issued together over up
 	// to this share of their renew window.
 	maxJitterPercent = 10
 )
+
+// MinRenewalGap is the least time between a token's issue and its renewal,
+// whatever the spec says: a twentieth of its lifetime (three minutes of an
+// hour-long token), and never under MinRotationInterval. It bounds how
+// often one resource asks Okta by schedule: at most twenty times per
+// token lifetime. (Manual renewals have their own floor,
+// MinManualRenewalInterval, and failures their backoff.)
+func MinRenewalGap(lifetime time.Duration) time.Duration {
+	return max(MinRotationInterval, lifetime/minRotationShare)
+}
 
 // RenewBefore is how long before expiry the token is renewed, before jitter.
 func RenewBefore(lifetime time.Duration, spec v1.OktaScopedTokenSpec) time.Duration {
@@ -67,7 +82,7 @@ func RenewalTime(issuedAt, expiry time.Time, spec v1.OktaScopedTokenSpec, uid ty
 	before := RenewBefore(lifetime, spec)
 	jitter := time.Duration(fraction(uid) * float64(before) * maxJitterPercent / 100)
 	renewal := expiry.Add(-before - jitter)
-	if floor := issuedAt.Add(MinRotationInterval); renewal.Before(floor) {
+	if floor := issuedAt.Add(MinRenewalGap(lifetime)); renewal.Before(floor) {
 		renewal = floor
 	}
 	// Truncate to the second: status shows seconds, and a requeue computed

@@ -132,3 +132,33 @@ func TestRateLimitWait(t *testing.T) {
 		}
 	}
 }
+
+// TestRenewalFloorDependsOnTheLifetime: the most aggressive spec allowed
+// (renewBeforePercentage 95) with the jitter cannot make a resource ask
+// Okta more often than every twentieth of its token's lifetime, for every
+// resource, not just some.
+func TestRenewalFloorDependsOnTheLifetime(t *testing.T) {
+	pct := int32(95)
+	spec := v1.OktaScopedTokenSpec{RenewBeforePercentage: &pct}
+	issued := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	for _, lifetime := range []time.Duration{time.Hour, 5 * time.Minute, 2 * time.Minute, 30 * time.Second} {
+		floor := max(MinRotationInterval, lifetime/20)
+		atFloor := 0
+		for i := range 1000 {
+			uid := types.UID(fmt.Sprintf("uid-%04d", i))
+			gap := RenewalTime(issued, issued.Add(lifetime), spec, uid).Sub(issued)
+			if gap < floor.Truncate(time.Second) {
+				t.Fatalf("lifetime %s: %s renews %s after issue, under the floor of %s", lifetime, uid, gap, floor)
+			}
+			if gap == floor.Truncate(time.Second) {
+				atFloor++
+			}
+		}
+		if atFloor == 0 {
+			t.Errorf("lifetime %s: no resource reached the floor; the test does not reach the rule", lifetime)
+		}
+		if MinRenewalGap(lifetime) != floor {
+			t.Errorf("MinRenewalGap(%s) = %s, want %s", lifetime, MinRenewalGap(lifetime), floor)
+		}
+	}
+}

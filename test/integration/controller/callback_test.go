@@ -53,8 +53,10 @@ func snapshot(g Gomega, obj *v1.OktaScopedToken) storedToken {
 }
 
 // freshState asks for a new sign-in on a resource that already has a token
-// (the re-authorize annotation) and returns the new link's state.
-func freshState(t *testing.T, obj *v1.OktaScopedToken) (string, string) {
+// (the re-authorize annotation) and returns the new link's state. After a
+// failed code exchange the new link waits out a backoff: the operator's
+// clock is moved on until it is there.
+func freshState(t *testing.T, f *fixture, obj *v1.OktaScopedToken) (string, string) {
 	t.Helper()
 	g := NewWithT(t)
 	before := get(g, obj).Status.AuthorizationURL
@@ -66,14 +68,14 @@ func freshState(t *testing.T, obj *v1.OktaScopedToken) (string, string) {
 	cur.Annotations[v1.AnnotationReauthorizeRequestedAt] = rand.String(8)
 	g.Expect(env.Client.Patch(context.Background(), cur, patch)).To(Succeed())
 	var authURL string
-	g.Eventually(func(g Gomega) {
+	f.stepUntil(time.Second, func(g Gomega) {
 		authURL = get(g, obj).Status.AuthorizationURL
 		g.Expect(authURL).NotTo(BeEmpty())
 		g.Expect(authURL).NotTo(Equal(before))
 		// The link is usable once the callback's cache sees it.
 		st := state.Decode(stateSecret(g, obj))
 		g.Expect(st.Pending).NotTo(BeNil())
-	}).Should(Succeed())
+	})
 	u, err := url.Parse(authURL)
 	g.Expect(err).NotTo(HaveOccurred())
 	return u.Query().Get("state"), authURL
@@ -140,7 +142,7 @@ func TestCallbackRejectsBadInput(t *testing.T) {
 			g := NewWithT(t)
 			st := ""
 			if tc.needsState {
-				st, _ = freshState(t, obj)
+				st, _ = freshState(t, f, obj)
 				remember(st)
 			}
 			if tc.before != nil {
@@ -173,7 +175,7 @@ func TestCallbackRejectsBadInput(t *testing.T) {
 
 	t.Run("a valid sign-in still works afterwards", func(t *testing.T) {
 		g := NewWithT(t)
-		_, authURL := freshState(t, obj)
+		_, authURL := freshState(t, f, obj)
 		status, page, err := oktadev.SignIn(authURL, userName, userPassword, false)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(status).To(Equal(http.StatusOK), page)

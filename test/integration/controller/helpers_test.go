@@ -436,6 +436,19 @@ func (l *tokenRequestLog) from(clientID string) []url.Values {
 
 func (l *tokenRequestLog) count(clientID string) int { return len(l.from(clientID)) }
 
+// withGrant counts the token requests of one grant type.
+func (l *tokenRequestLog) withGrant(grantType string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, f := range l.forms {
+		if f.Get("grant_type") == grantType {
+			n++
+		}
+	}
+	return n
+}
+
 // tokenEndpointError is what Okta answers a refresh made with clientSecret:
 // its error and error_description.
 func tokenEndpointError(t *testing.T, srv *oktadev.Server, clientSecret string) (string, string) {
