@@ -48,17 +48,29 @@ const maxRevokeAttempts = 3
 // Secret deleted (AuthorizationCode only: a client-credentials token has
 // neither).
 func (run *reconcileRun) ensureFinalizer(ctx context.Context) (outcome, error) {
-	if !controllerutil.AddFinalizer(run.obj, v1.Finalizer) {
-		return outcome{}, nil
-	}
-	status := run.obj.Status.DeepCopy()
-	if err := run.write(ctx, kindToken, run.obj, func() error { return run.r.Update(ctx, run.obj) }); err != nil {
+	if err := run.patchFinalizers(ctx, func(o *v1.OktaScopedToken) bool { return controllerutil.AddFinalizer(o, v1.Finalizer) }); err != nil {
 		return outcome{}, fmt.Errorf("adding the finalizer: %w", err)
 	}
-	// The update's answer carries the stored status; this pass keeps
+	return outcome{}, nil
+}
+
+// patchFinalizers applies change to the resource's finalizers with a patch
+// of them alone, guarded by the resourceVersion the pass read. Never an
+// update of the whole object: the cache holds the resource without the
+// labels and annotations the operator does not read, and an update from it
+// would remove them.
+func (run *reconcileRun) patchFinalizers(ctx context.Context, change func(*v1.OktaScopedToken) bool) error {
+	base := run.obj.DeepCopy()
+	if !change(run.obj) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
+	status := run.obj.Status.DeepCopy()
+	err := run.write(ctx, kindToken, run.obj, func() error { return run.r.Patch(ctx, run.obj, patch) })
+	// The patch's answer carries the stored status; this pass keeps
 	// working on (and patches) the status it read.
 	run.obj.Status = *status
-	return outcome{}, nil
+	return err
 }
 
 // loadStateForDeletion reads the state Secret live: the refresh token to
@@ -143,8 +155,7 @@ func (run *reconcileRun) deleteState(ctx context.Context) (outcome, error) {
 func (run *reconcileRun) releaseResource(ctx context.Context) (outcome, error) {
 	run.r.mem.forget(run.key)
 	metrics.Forget(run.obj.Namespace, run.obj.Name)
-	controllerutil.RemoveFinalizer(run.obj, v1.Finalizer)
-	if err := run.r.Update(ctx, run.obj); err != nil {
+	if err := run.patchFinalizers(ctx, func(o *v1.OktaScopedToken) bool { return controllerutil.RemoveFinalizer(o, v1.Finalizer) }); err != nil {
 		return outcome{}, client.IgnoreNotFound(err)
 	}
 	run.gone = true

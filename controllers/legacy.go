@@ -76,11 +76,8 @@ func (run *reconcileRun) retireLegacyState(ctx context.Context) (outcome, error)
 			return outcome{}, fmt.Errorf("deleting the state Secret an earlier version kept: %w", err)
 		}
 	}
-	status := run.obj.Status.DeepCopy()
-	controllerutil.RemoveFinalizer(run.obj, v1.Finalizer)
-	if err := run.write(ctx, kindToken, run.obj, func() error { return run.r.Update(ctx, run.obj) }); err != nil {
+	if err := run.patchFinalizers(ctx, func(o *v1.OktaScopedToken) bool { return controllerutil.RemoveFinalizer(o, v1.Finalizer) }); err != nil {
 		return outcome{}, fmt.Errorf("removing the finalizer an earlier version added: %w", err)
 	}
-	run.obj.Status = *status
 	return outcome{}, nil
 }

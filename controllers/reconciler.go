@@ -96,10 +96,10 @@ type OktaScopedTokenReconciler struct {
 	retrigger chan event.GenericEvent
 }
 
-// The operator's rights, and no more: it updates a resource only to add or
+// The operator's rights, and no more: it patches a resource only to add or
 // remove its finalizer, patches status, and writes only the Secrets it owns
 // (token and state Secrets); list and watch feed the cache.
-// +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens,verbs=get;list;watch;update
+// +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens/status,verbs=patch
 // +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete

@@ -24,7 +24,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -114,10 +113,13 @@ func (r *OktaScopedTokenReconciler) SetupWithManager(
 	return b.Complete(r)
 }
 
-// worthAPass filters the resource's own events: an update that changed
-// only status (this operator's patch) or that this process wrote itself
-// (its finalizer) carries nothing new. Spec, labels, annotations (the
-// manual triggers), finalizers and deletion do.
+// worthAPass filters the resource's own events: an update this process
+// wrote itself (its status patch, its finalizer) carries nothing new, nor
+// does a resync that changed nothing. Any other update does: a spec change,
+// a manual trigger, a deletion. (The cache holds the resource without the
+// labels and annotations the operator does not read, so the objects of an
+// event cannot tell which of those changed: every change by someone else is
+// worth the one pass, which reads only the cache.)
 func (r *OktaScopedTokenReconciler) worthAPass() predicate.Predicate {
 	return predicate.Funcs{
 		UpdateFunc: func(e event.UpdateEvent) bool {
@@ -125,11 +127,7 @@ func (r *OktaScopedTokenReconciler) worthAPass() predicate.Predicate {
 			if r.mem.writes.ownEvent(kindToken, n) {
 				return false
 			}
-			return o.GetGeneration() != n.GetGeneration() ||
-				!maps.Equal(o.GetLabels(), n.GetLabels()) ||
-				!maps.Equal(o.GetAnnotations(), n.GetAnnotations()) ||
-				!slices.Equal(o.GetFinalizers(), n.GetFinalizers()) ||
-				!o.GetDeletionTimestamp().Equal(n.GetDeletionTimestamp())
+			return o.GetResourceVersion() != n.GetResourceVersion()
 		},
 		DeleteFunc: func(e event.DeleteEvent) bool {
 			r.mem.writes.forget(kindToken, e.Object)

@@ -232,7 +232,7 @@ func (run *reconcileRun) patchStatus(ctx context.Context) error {
 		return nil
 	}
 	onto := run.obj.ResourceVersion
-	if err := run.r.Status().Patch(ctx, run.obj, patch); err != nil {
+	if err := run.write(ctx, kindToken, run.obj, func() error { return run.r.Status().Patch(ctx, run.obj, patch) }); err != nil {
 		return fmt.Errorf("patching status: %w", client.IgnoreNotFound(err))
 	}
 	run.r.mem.statusWritten.store(run.key, writtenStatus{onto: onto, status: run.obj.Status.DeepCopy()})

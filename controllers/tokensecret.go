@@ -48,7 +48,7 @@ import (
 // deleted, edited, or written by a version that did not describe its token
 // holds no grant, and a new token is requested.
 func (run *reconcileRun) loadTokenSecret(ctx context.Context) (outcome, error) {
-	s, err := run.r.cachedSecret(ctx, run.obj.Namespace, run.obj.TokenSecretName())
+	s, err := run.cachedTokenSecret(ctx, run.obj.TokenSecretName())
 	if err != nil {
 		return outcome{}, fmt.Errorf("reading the token Secret: %w", err)
 	}
@@ -61,6 +61,22 @@ func (run *reconcileRun) loadTokenSecret(ctx context.Context) (outcome, error) {
 		log.FromContext(ctx).V(1).Info("the token Secret holds no token the operator issued as it is; a new one is due")
 	}
 	return outcome{}, nil
+}
+
+// cachedTokenSecret reads a token Secret of this resource from the cache,
+// nil when missing. One the cache holds trimmed (it arrived before its
+// resource did, after a restart) is read from the API server, once: the
+// next write puts it in the cache whole.
+func (run *reconcileRun) cachedTokenSecret(ctx context.Context, name string) (*corev1.Secret, error) {
+	s, err := run.r.cachedSecret(ctx, run.obj.Namespace, name)
+	if err != nil || s == nil || s.Annotations[state.AnnotationTrimmed] == "" || !metav1.IsControlledBy(s, run.obj) {
+		return s, err
+	}
+	live := &corev1.Secret{}
+	if err := run.r.APIReader.Get(ctx, client.ObjectKeyFromObject(s), live); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	return live, nil
 }
 
 // publishToken makes the token Secret match the current token and reports
@@ -118,7 +134,7 @@ func (run *reconcileRun) ensureTokenSecret(ctx context.Context, g *state.Grant) 
 	existing := run.tokenSecret
 	if existing == nil || existing.Name != name {
 		var err error
-		if existing, err = run.r.cachedSecret(ctx, obj.Namespace, name); err != nil {
+		if existing, err = run.cachedTokenSecret(ctx, name); err != nil {
 			return outcome{}, fmt.Errorf("reading the token Secret: %w", err)
 		}
 	}

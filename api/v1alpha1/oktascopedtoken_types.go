@@ -79,13 +79,23 @@ type PrivateKeyReference struct {
 
 // SecretTemplate shapes the token Secret beyond its four standard keys.
 type SecretTemplate struct {
-	// labels added to the token Secret, next to the operator's own labels.
+	// labels added to the token Secret, next to the operator's own labels:
+	// at most 32, each key at most 317 characters (a 253-character prefix,
+	// a slash, a 63-character name) and each value at most 63, as
+	// Kubernetes allows on any object. The operator keeps every resource in
+	// memory, so what a resource may carry is bounded here.
+	// +kubebuilder:validation:MaxProperties=32
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('oktatoken.dev/') && k != 'app.kubernetes.io/managed-by')",message="secretTemplate.labels: the oktatoken.dev/ labels and app.kubernetes.io/managed-by are the operator's own"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 317 && size(self[k]) <= 63)",message="secretTemplate.labels: a label key is at most 317 characters and a value at most 63, as Kubernetes allows"
 	// +optional
 	Labels map[string]string `json:"labels,omitempty"`
 
-	// annotations added to the token Secret.
+	// annotations added to the token Secret: at most 32, keys and values
+	// together at most 16 KiB.
+	// +kubebuilder:validation:MaxProperties=32
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('oktatoken.dev/'))",message="secretTemplate.annotations: the oktatoken.dev/ annotations are the operator's own"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 317 && size(self[k]) <= 16384)",message="secretTemplate.annotations: a key is at most 317 characters and a value at most 16 KiB"
+	// +kubebuilder:validation:XValidation:rule="self.map(k, size(k) + size(self[k])).sum() <= 16384",message="secretTemplate.annotations: the annotations, keys and values together, are at most 16 KiB"
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
 
@@ -96,8 +106,10 @@ type SecretTemplate struct {
 	// or a configuration file a log shipper reads. The standard keys
 	// access_token, token_type, expiry and scope are always written too,
 	// and cannot be templated.
+	// At most 16 keys, and the templates at most 16 KiB together.
 	// +kubebuilder:validation:MaxProperties=16
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[-._a-zA-Z0-9]+$') && size(k) <= 253)",message="secretTemplate.data: keys must be valid Secret keys: letters, digits, '-', '_' and '.'"
+	// +kubebuilder:validation:XValidation:rule="self.map(k, size(self[k])).sum() <= 16384",message="secretTemplate.data: the templates are at most 16 KiB together"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k in ['access_token', 'token_type', 'expiry', 'scope']))",message="secretTemplate.data: access_token, token_type, expiry and scope are the token Secret's standard keys; use another key"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].matches('^([^{]|[{][^{]|[{][{]-? *[.](accessToken|tokenType|expiry|scope) *-?[}][}])*[{]?$'))",message="secretTemplate.data: a template may only name the token's fields, as {{ .accessToken }}, {{ .tokenType }}, {{ .expiry }} or {{ .scope }}; no functions, pipelines or other actions"
 	// +optional
@@ -143,6 +155,7 @@ type OktaScopedTokenSpec struct {
 	// --allow-insecure-issuers flag).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[\\x21-\\x7e]+$')",message="oktaDomain must be written in ASCII: write an internationalized host name in its punycode form (xn--...), which is the name that is dialled and the one the operator's allowlist compares; a lookalike letter such as İ is not an i"
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['https', 'http']",message="oktaDomain must be a URL such as https://dev-123456.okta.com"
 	// +kubebuilder:validation:XValidation:rule="!isURL(self) || url(self).getScheme() != 'http' || url(self).getHostname() in ['localhost', '127.0.0.1', '::1']",message="oktaDomain must use https://; http:// is allowed only for localhost, 127.0.0.1 or ::1"
 	// +kubebuilder:validation:XValidation:rule="!isURL(self) || url(self).getEscapedPath() in ['', '/']",message="oktaDomain must be the org's base URL without a path, such as https://dev-123456.okta.com; use authorizationServerID for a custom authorization server"

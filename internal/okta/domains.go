@@ -16,13 +16,29 @@ limitations under the License.
 
 package okta
 
+// The allowlist of hosts the operator may send credentials to
+// (--okta-domains), and the one canonical form of a host that the allowlist
+// matches, that per-host state is keyed by, and that errors show.
+//
+// Whoever may write an OktaScopedToken chooses spec.oktaDomain, so the host
+// is hostile input. What matters is the host net/http will dial, not the
+// text of the URL: net/http converts a non-ASCII host with
+// idna.Lookup.ToASCII (UTS #46 mapping: case folding, width folding,
+// compatibility forms) and dials the result, so the allowlist must compare
+// exactly that result. Lower-casing the Unicode text instead is a bypass:
+// strings.ToLower maps İ (U+0130) to an ASCII "i", so acme.oktaprevİew.com
+// looked like it was under oktapreview.com, while net/http dials
+// acme.xn--oktapreview-dmg.com, a different, registrable domain.
+
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
-	"k8s.io/apimachinery/pkg/util/validation"
+	"golang.org/x/net/idna"
 )
 
 // DefaultDomains are Okta's own domains: the hosts the operator may send
@@ -35,6 +51,8 @@ var DefaultDomains = []string{"*.okta.com", "*.oktapreview.com", "*.okta-emea.co
 // namespace — one they may not be able to read — to a server of their
 // choosing.
 type Domains struct {
+	// patterns are in canonical form (see CanonicalHost): a host name or
+	// "*." and a host name, in ASCII and lower case, or an IP address.
 	patterns []string
 }
 
@@ -42,19 +60,21 @@ type Domains struct {
 // Okta custom URL domain), or "*." and a host name, where the star stands
 // for exactly one DNS label (dev-123456.okta.com matches *.okta.com,
 // a.b.okta.com does not). IP addresses are allowed as they are, for local
-// development.
+// development. A pattern is kept in the form hosts are compared in: a name
+// given in Unicode is converted to the ASCII form net/http dials
+// (*.bücher.example becomes *.xn--bcher-kva.example), so the allowlist and
+// the dialler agree on what it names; a pattern IDNA refuses is refused.
 func ParseDomains(patterns []string) (*Domains, error) {
 	d := &Domains{}
-	for _, p := range patterns {
-		p = strings.ToLower(strings.TrimSpace(p))
-		if p == "" {
+	for _, raw := range patterns {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
 			continue
 		}
-		host := strings.TrimPrefix(p, "*.")
-		if net.ParseIP(host) == nil || host != p {
-			if errs := validation.IsDNS1123Subdomain(host); len(errs) > 0 {
-				return nil, fmt.Errorf("--okta-domains: %q is not a host name or *.host name pattern: %s", p, strings.Join(errs, "; "))
-			}
+		p, err := canonicalPattern(raw)
+		if err != nil {
+			return nil, fmt.Errorf("--okta-domains: %q is not a host name or *.host name pattern: %s",
+				Sanitize(asciiLower(raw), 300), err)
 		}
 		d.patterns = append(d.patterns, p)
 	}
@@ -64,14 +84,253 @@ func ParseDomains(patterns []string) (*Domains, error) {
 	return d, nil
 }
 
-// Allows says whether credentials may be sent to host (a host name or IP,
-// without port).
+// canonicalPattern turns one --okta-domains pattern into canonical form.
+// Unlike a host in a URL, a pattern may not end in a dot, carry a port or
+// be a URL: it is written by an administrator, and anything but a plain
+// name is more likely a mistake than a meaning.
+func canonicalPattern(p string) (string, error) {
+	rest, wildcard := strings.CutPrefix(p, "*.")
+	if !wildcard {
+		if a, err := netip.ParseAddr(p); err == nil {
+			return canonicalIP(a)
+		}
+	}
+	name, err := dialForm(rest)
+	if err != nil {
+		return "", err
+	}
+	if strings.HasSuffix(name, ".") {
+		return "", fmt.Errorf("it ends in a dot")
+	}
+	if err := checkName(name); err != nil {
+		return "", err
+	}
+	if wildcard {
+		return "*." + name, nil
+	}
+	return name, nil
+}
+
+// InvalidHostError says a host has no form the operator would dial: IDNA
+// refuses it, or it breaks the rules of DNS host names. Such a host is
+// refused outright rather than compared as text: net/http, when IDNA
+// refuses a host, dials the raw Unicode instead, and what that reaches
+// depends on the resolver.
+type InvalidHostError struct {
+	// Host is the host as given, cleaned for display.
+	Host string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+func (e *InvalidHostError) Error() string {
+	return fmt.Sprintf("%s is not a host name the operator can send requests to: %s", e.Host, e.Reason)
+}
+
+// CanonicalHost returns the host the operator dials for rawURL, in the one
+// form the allowlist matches and per-host state (such as HostLimiter's) is
+// keyed by. rawURL is an absolute URL (https://dev-1.okta.com:8443/oauth2)
+// or a bare host, with or without a port (dev-1.okta.com,
+// dev-1.okta.com:8443, [::1]:8080, ::1).
+//
+// The form: a host name in ASCII — converted with idna.Lookup.ToASCII when
+// it is not ASCII, exactly as net/http converts it before dialling — in
+// lower case, without the root's trailing dot; or an IP address as
+// net/netip writes it. The port and any userinfo are left out: the
+// allowlist allows a host on every port, and https://evil.com@dev-1.okta.com
+// dials dev-1.okta.com.
+//
+// It fails with *InvalidHostError for what cannot be dialled as a DNS name
+// or an IP address: a host IDNA refuses, an empty label, a label over 63
+// bytes or a name over 253, a character other than a letter, digit or
+// hyphen (an underscore included: IDNA's STD3 rules refuse it in Unicode
+// input, and no allowlist pattern can hold one), a label starting or
+// ending in a hyphen, a last label that some resolvers read as an IPv4
+// address in another notation (2130706433, 0x7f.1, 127.000.000.001), and
+// an IPv6 zone (fe80::1%eth0: the operator has no business on a link-local
+// network, and Go's dialer ignores a zone it does not know, so
+// [::1%x.okta.com] would dial ::1).
+func CanonicalHost(rawURL string) (string, error) {
+	if strings.Contains(rawURL, "://") {
+		u, err := url.Parse(rawURL)
+		if err != nil || u.Host == "" {
+			return "", &InvalidHostError{Host: Sanitize(rawURL, 200), Reason: "it is not an absolute URL with a host"}
+		}
+		return canonicalURLHost(u)
+	}
+	host, bracketed := rawURL, false
+	if h, port, err := net.SplitHostPort(rawURL); err == nil {
+		if !allDigits(port) {
+			return "", &InvalidHostError{Host: Sanitize(rawURL, 200), Reason: "its port is not a number"}
+		}
+		host, bracketed = h, strings.HasPrefix(rawURL, "[")
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host, bracketed = host[1:len(host)-1], true
+	}
+	return canonicalHostname(host, bracketed)
+}
+
+// canonicalURLHost is CanonicalHost of a parsed URL: net/http dials
+// u.Hostname(), already percent-decoded by url.Parse (so %C4%B0 is İ here).
+func canonicalURLHost(u *url.URL) (string, error) {
+	return canonicalHostname(u.Hostname(), strings.HasPrefix(u.Host, "["))
+}
+
+// canonicalHostname is CanonicalHost of a host without port; bracketed
+// says it came in [brackets], which only an IPv6 address may.
+func canonicalHostname(host string, bracketed bool) (string, error) {
+	invalid := func(format string, args ...any) error {
+		return &InvalidHostError{Host: Sanitize(host, 200), Reason: fmt.Sprintf(format, args...)}
+	}
+	if host == "" {
+		return "", invalid("there is no host")
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		if bracketed && !a.Is6() {
+			return "", invalid("only an IPv6 address goes in brackets")
+		}
+		ip, err := canonicalIP(a)
+		if err != nil {
+			return "", invalid("%s", err)
+		}
+		return ip, nil
+	}
+	if bracketed {
+		return "", invalid("what is in brackets is not an IPv6 address")
+	}
+	name, err := dialForm(host)
+	if err != nil {
+		return "", invalid("%s", err)
+	}
+	// IDNA may map Unicode to an IP address (１２７.０.０.１, fullwidth
+	// digits, is dialled as 127.0.0.1): it is then one. Checked before
+	// the trailing dot goes: 127.0.0.1. is a DNS name, looked up as one.
+	if a, err := netip.ParseAddr(name); err == nil {
+		ip, err := canonicalIP(a)
+		if err != nil {
+			return "", invalid("%s", err)
+		}
+		return ip, nil
+	}
+	// dev-1.okta.com. and dev-1.okta.com are one host to DNS, TLS and
+	// the allowlist; keying them apart would split a host's state.
+	name = strings.TrimSuffix(name, ".")
+	if err := checkName(name); err != nil {
+		return "", invalid("%s", err)
+	}
+	return name, nil
+}
+
+// dialForm is the name net/http dials for host: host itself when it is
+// ASCII (net/http then converts nothing), idna.Lookup.ToASCII of it
+// otherwise (net/http's idnaASCII, in transport.go's canonicalAddr), in
+// lower case. ToASCII folds case and width itself, so the result is what
+// is dialled; strings.ToLower on the Unicode text is not (see the file's
+// opening).
+func dialForm(host string) (string, error) {
+	if isASCII(host) {
+		return asciiLower(host), nil
+	}
+	// idna replaces bytes that are not UTF-8 and converts the rest, so
+	// net/http dials something; no one meant that name.
+	if !utf8.ValidString(host) {
+		return "", fmt.Errorf("it is not valid UTF-8")
+	}
+	name, err := idna.Lookup.ToASCII(host)
+	if err != nil {
+		return "", fmt.Errorf("IDNA, which converts it to the name that is dialled, refuses it (%s)", Sanitize(err.Error(), 200))
+	}
+	return asciiLower(name), nil
+}
+
+// canonicalIP is the canonical form of an IP address. A zone is refused:
+// it names a network interface, the operator has no business on a
+// link-local network, and Go's dialer treats a zone it does not know as no
+// zone at all.
+func canonicalIP(a netip.Addr) (string, error) {
+	if a.Zone() != "" {
+		return "", fmt.Errorf("an IPv6 zone (%%%s) is not allowed", Sanitize(a.Zone(), 50))
+	}
+	return a.String(), nil
+}
+
+// checkName checks an ASCII, lower-case DNS name without trailing dot
+// against the rules of host names (RFC 1123) and DNS's length limits.
+func checkName(name string) error {
+	if name == "" {
+		return fmt.Errorf("there is no host")
+	}
+	if len(name) > 253 {
+		return fmt.Errorf("it is %d bytes long, more than DNS's 253", len(name))
+	}
+	labels := strings.Split(name, ".")
+	for _, label := range labels {
+		switch {
+		case label == "":
+			return fmt.Errorf("it has an empty label")
+		case len(label) > 63:
+			return fmt.Errorf("its label %q is %d bytes long, more than DNS's 63", label, len(label))
+		case label[0] == '-' || label[len(label)-1] == '-':
+			return fmt.Errorf("its label %q starts or ends in a hyphen", label)
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return fmt.Errorf("%q is not a letter, digit or hyphen", rune(c))
+			}
+		}
+	}
+	// A URL parser (WHATWG's) and the C library's resolver (inet_aton)
+	// read a name ending in a number as an IPv4 address: 0x7f.1 and
+	// 2130706433 are 127.0.0.1 to them. No top-level domain is numeric.
+	if last := labels[len(labels)-1]; allDigits(last) || strings.HasPrefix(last, "0x") {
+		return fmt.Errorf("it ends in a number, which may be read as an IPv4 address in another notation")
+	}
+	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Allows says whether credentials may be sent to host: a host name or IP,
+// with or without port, or a URL — anything CanonicalHost takes. A host
+// CanonicalHost refuses is not allowed.
 func (d *Domains) Allows(host string) bool {
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	canonical, err := CanonicalHost(host)
+	return err == nil && d.allows(canonical)
+}
+
+// allows matches a host already in canonical form. An IP address matches
+// only itself: a wildcard is for DNS labels.
+func (d *Domains) allows(host string) bool {
+	_, ipErr := netip.ParseAddr(host)
 	for _, p := range d.patterns {
 		if rest, ok := strings.CutPrefix(p, "*."); ok {
 			label, parent, found := strings.Cut(host, ".")
-			if found && label != "" && parent == rest {
+			if ipErr != nil && found && label != "" && parent == rest {
 				return true
 			}
 			continue
@@ -83,53 +342,94 @@ func (d *Domains) Allows(host string) bool {
 	return false
 }
 
-// String lists the patterns, comma-separated, as the flag takes them.
+// String lists the patterns, comma-separated, as the flag takes them, in
+// canonical form.
 func (d *Domains) String() string { return strings.Join(d.patterns, ",") }
 
 // DomainNotAllowedError says an issuer's host is not on the allowlist.
 type DomainNotAllowedError struct {
-	Host    string
+	// Host is the host in canonical form, the one dialled and compared
+	// (see CanonicalHost); empty when it has none (Invalid says why).
+	Host string
+	// Given is the host as the URL names it, cleaned for display, when
+	// that is not ASCII or not a valid host: a person reading
+	// acme.oktaprevİew.com would not guess that acme.xn--oktapreview-dmg.com
+	// is what was compared. Empty otherwise.
+	Given string
+	// Allowed lists the allowlist's patterns.
 	Allowed string
+	// Invalid says why the host has no canonical form; nil when it has one.
+	Invalid *InvalidHostError
 }
 
 func (e *DomainNotAllowedError) Error() string {
+	if e.Invalid != nil {
+		return fmt.Sprintf("%s is not one of the Okta domains this operator may send credentials to (%s): %s",
+			e.Invalid.Host, e.Allowed, e.Invalid.Reason)
+	}
+	host := e.Host
+	if e.Given != "" {
+		host = e.Given + " is dialled as " + e.Host + ", which"
+	}
 	return fmt.Sprintf("%s is not one of the Okta domains this operator may send credentials to (%s); "+
 		"if it is your Okta org (a custom URL domain, for example), an administrator adds it to the operator's "+
-		"--okta-domains flag (Helm value oktaDomains)", e.Host, e.Allowed)
+		"--okta-domains flag (Helm value oktaDomains)", host, e.Allowed)
+}
+
+// Unwrap returns the InvalidHostError, if any, so that errors.As finds it.
+func (e *DomainNotAllowedError) Unwrap() error {
+	if e.Invalid == nil {
+		return nil
+	}
+	return e.Invalid
 }
 
 // CheckURL checks that credentials may be sent to the URL u: its host is
 // allowed, and it is https, or http on a loopback address when insecure is
-// set (local development).
+// set (local development). A host with no canonical form (CanonicalHost)
+// is refused even with no allowlist (d nil).
 func (d *Domains) CheckURL(u string, insecure bool) error {
 	parsed, err := url.Parse(u)
 	if err != nil || parsed.Host == "" {
 		return fmt.Errorf("%q is not an absolute URL", Sanitize(u, 200))
 	}
-	host := parsed.Hostname()
+	host, hostErr := canonicalURLHost(parsed)
 	switch parsed.Scheme {
 	case "https":
 	case "http":
 		if !insecure {
 			return &InsecureIssuerError{Issuer: Sanitize(u, 200)}
 		}
-		if !isLoopback(host) {
+		if hostErr != nil || !isLoopback(host) {
 			return fmt.Errorf("%s is not https; http is accepted only on loopback addresses, "+
 				"and only with --allow-insecure-issuers", Sanitize(u, 200))
 		}
 	default:
 		return fmt.Errorf("%q is neither https nor http", Sanitize(u, 200))
 	}
-	if d != nil && !d.Allows(host) {
-		return &DomainNotAllowedError{Host: Sanitize(host, 200), Allowed: d.String()}
+	if hostErr != nil {
+		invalid, _ := hostErr.(*InvalidHostError)
+		if d == nil || invalid == nil {
+			return hostErr
+		}
+		return &DomainNotAllowedError{Given: invalid.Host, Allowed: d.String(), Invalid: invalid}
+	}
+	if d != nil && !d.allows(host) {
+		e := &DomainNotAllowedError{Host: host, Allowed: d.String()}
+		if given := parsed.Hostname(); !isASCII(given) {
+			e.Given = Sanitize(given, 200)
+		}
+		return e
 	}
 	return nil
 }
 
+// isLoopback says whether a canonical host is a loopback address or
+// localhost, which resolves to one.
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }

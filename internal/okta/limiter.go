@@ -16,6 +16,12 @@ limitations under the License.
 
 package okta
 
+// RoundTrippers that keep what the operator sends and reads bounded, so
+// that no single host — whatever a resource names — can take more than its
+// share: HostLimiter bounds the requests in flight per host, NoRedirects
+// keeps requests on the host that was checked, and LimitBodies bounds what
+// is read from an answer.
+
 import (
 	"errors"
 	"fmt"
@@ -32,6 +38,18 @@ import (
 // rotation would wait. A request that finds its host busy waits at most
 // Wait for a slot, then fails with HostBusyError, which is not a failure
 // of Okta: the resource is simply tried again shortly.
+//
+// A host is its canonical name (CanonicalHost), without port: the
+// allowlist allows a host on every port, so keying by host:port would give
+// a resource naming dev-1.okta.com:444, :445, ... one more share of the
+// workers per port. (Two names of one address — localhost and 127.0.0.1 —
+// are still two hosts: the limiter does not resolve names.) A request
+// whose host has no canonical form is refused without being sent.
+//
+// A host's state lives only while a request holds or waits for one of its
+// slots, and is dropped with the last one: the map never holds more hosts
+// than there are requests in flight or waiting, however many hosts
+// resources have named over time, so there is nothing to forget by hand.
 type HostLimiter struct {
 	// PerHost is the number of requests in flight allowed per host.
 	PerHost int
@@ -41,44 +59,78 @@ type HostLimiter struct {
 	Next http.RoundTripper
 
 	mu    sync.Mutex
-	slots map[string]chan struct{}
+	hosts map[string]*hostSlots
+}
+
+// hostSlots is one host's state. slots holds a token for each request in
+// flight; users counts the requests holding or waiting for a slot, so the
+// entry is dropped only when nobody can still send on or receive from
+// slots.
+type hostSlots struct {
+	slots chan struct{}
+	users int // guarded by HostLimiter.mu
 }
 
 // HostBusyError says a host already has as many requests in flight as the
 // operator allows.
-type HostBusyError struct{ Host string }
+type HostBusyError struct {
+	// Host is the host in canonical form, without port.
+	Host string
+}
 
 func (e *HostBusyError) Error() string {
 	return fmt.Sprintf("%s already has as many requests from the operator in flight as it allows; trying again shortly",
 		Sanitize(e.Host, 200))
 }
 
-func (l *HostLimiter) slotsFor(host string) chan struct{} {
+// acquire registers a user of host's state, creating it if needed.
+func (l *HostLimiter) acquire(host string) *hostSlots {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.slots == nil {
-		l.slots = map[string]chan struct{}{}
+	if l.hosts == nil {
+		l.hosts = map[string]*hostSlots{}
 	}
-	s, ok := l.slots[host]
+	h, ok := l.hosts[host]
 	if !ok {
-		s = make(chan struct{}, max(l.PerHost, 1))
-		l.slots[host] = s
+		h = &hostSlots{slots: make(chan struct{}, max(l.PerHost, 1))}
+		l.hosts[host] = h
 	}
-	return s
+	h.users++
+	return h
+}
+
+// release ends a use of host's state; the last one drops it.
+func (l *HostLimiter) release(host string, h *hostSlots) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h.users--
+	if h.users == 0 && l.hosts[host] == h {
+		delete(l.hosts, host)
+	}
 }
 
 // RoundTrip sends r once a slot for its host is free; the slot is held
 // until the response body is closed.
 func (l *HostLimiter) RoundTrip(r *http.Request) (*http.Response, error) {
-	slots := l.slotsFor(r.URL.Host)
+	host, err := canonicalURLHost(r.URL)
+	if err != nil {
+		return nil, err
+	}
+	h := l.acquire(host)
 	timer := time.NewTimer(l.Wait)
 	defer timer.Stop()
 	select {
-	case slots <- struct{}{}:
+	case h.slots <- struct{}{}:
 	case <-timer.C:
-		return nil, &HostBusyError{Host: r.URL.Host}
+		l.release(host, h)
+		return nil, &HostBusyError{Host: host}
 	case <-r.Context().Done():
+		l.release(host, h)
 		return nil, r.Context().Err()
+	}
+	done := func() {
+		<-h.slots
+		l.release(host, h)
 	}
 	next := l.Next
 	if next == nil {
@@ -86,10 +138,10 @@ func (l *HostLimiter) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	resp, err := next.RoundTrip(r)
 	if err != nil {
-		<-slots
+		done()
 		return nil, err
 	}
-	resp.Body = &releasingBody{ReadCloser: resp.Body, release: func() { <-slots }}
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: done}
 	return resp, nil
 }
 

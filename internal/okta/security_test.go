@@ -291,10 +291,29 @@ func startHostServer(t *testing.T) *hostServer {
 
 func (h *hostServer) unblock() { h.once.Do(func() { close(h.release) }) }
 
+// toLoopback is a transport that dials 127.0.0.1 on the port of whatever
+// host a request names: servers on loopback can be reached under any
+// name, which is what a limiter keyed by name must tell apart or together.
+func toLoopback() *http.Transport {
+	var d net.Dialer
+	return &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		return d.DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
+	}}
+}
+
+// onName is srv's URL with its host replaced by name (the port kept).
+func onName(srv *httptest.Server, name string) string {
+	return "http://" + net.JoinHostPort(name, srv.URL[strings.LastIndex(srv.URL, ":")+1:])
+}
+
 func TestHostLimiterRefusesABusyHostAfterWaiting(t *testing.T) {
 	g := NewWithT(t)
 	slow, other := startHostServer(t), startHostServer(t)
-	limiter := &HostLimiter{PerHost: 2, Wait: 200 * time.Millisecond}
+	limiter := &HostLimiter{PerHost: 2, Wait: 200 * time.Millisecond, Next: toLoopback()}
 	c := &http.Client{Transport: limiter}
 
 	var held sync.WaitGroup
@@ -315,13 +334,13 @@ func TestHostLimiterRefusesABusyHostAfterWaiting(t *testing.T) {
 	g.Expect(IsHostBusy(err)).To(BeTrue(), "a third request to a host with two in flight: %v", err)
 	var busy *HostBusyError
 	g.Expect(errors.As(err, &busy)).To(BeTrue())
-	g.Expect(busy.Host).To(Equal(strings.TrimPrefix(slow.URL, "http://")))
+	g.Expect(busy.Host).To(Equal("127.0.0.1"), "the host, in canonical form, without port")
 	g.Expect(waited).To(BeNumerically(">=", limiter.Wait), "it waited for a slot before giving up")
 	g.Expect(slow.answered.Load()).To(BeZero(), "the refused request was never sent")
 	g.Expect(err.Error()).To(ContainSubstring("trying again shortly"))
 
 	// The bound is per host: another host is served at once.
-	resp, err := c.Get(other.URL + "/fast")
+	resp, err := c.Get(onName(other.Server, "other.test") + "/fast")
 	g.Expect(err).NotTo(HaveOccurred())
 	_ = resp.Body.Close()
 
@@ -407,6 +426,198 @@ func TestHostLimiterStopsWaitingWhenTheContextEnds(t *testing.T) {
 	}
 	if n := srv.answered.Load(); n != 1 {
 		t.Fatalf("the server answered %d requests, want only the one holding the slot", n)
+	}
+}
+
+// TestHostLimiterGivesAHostOneShareOnEveryPort: the allowlist allows a
+// host on every port, so a resource naming dev-1.okta.com:444, :445, ...
+// must not get one more share of the workers per port.
+func TestHostLimiterGivesAHostOneShareOnEveryPort(t *testing.T) {
+	g := NewWithT(t)
+	ports := []*hostServer{startHostServer(t), startHostServer(t), startHostServer(t)}
+	limiter := &HostLimiter{PerHost: 2, Wait: 100 * time.Millisecond, Next: toLoopback()}
+	c := &http.Client{Transport: limiter}
+
+	// One request held on each of two ports of 127.0.0.1.
+	var held sync.WaitGroup
+	for _, srv := range ports[:2] {
+		held.Go(func() {
+			if resp, err := c.Get(srv.URL + "/block"); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+			}
+		})
+		g.Eventually(srv.inFlight.Load).Should(BeNumerically("==", 1))
+	}
+
+	_, err := c.Get(ports[2].URL + "/fast")
+	g.Expect(IsHostBusy(err)).To(BeTrue(), "a third port of a host with two in flight: %v", err)
+	g.Expect(ports[2].answered.Load()).To(BeZero(), "the refused request was never sent")
+
+	// Another name on the same port is another host.
+	resp, err := c.Get(onName(ports[2].Server, "other.test") + "/fast")
+	g.Expect(err).NotTo(HaveOccurred())
+	_ = resp.Body.Close()
+
+	for _, srv := range ports {
+		srv.unblock()
+	}
+	held.Wait()
+	resp, err = c.Get(ports[2].URL + "/fast")
+	g.Expect(err).NotTo(HaveOccurred(), "the host's slots are free again")
+	_ = resp.Body.Close()
+	g.Expect(trackedHosts(limiter)).To(BeZero())
+}
+
+// answering is a RoundTripper that answers at once without a network,
+// except for /fail, which fails; it counts what it was sent.
+type answering struct{ sent atomic.Int32 }
+
+func (a *answering) RoundTrip(r *http.Request) (*http.Response, error) {
+	a.sent.Add(1)
+	if r.URL.Path == "/fail" {
+		return nil, errors.New("connection refused")
+	}
+	return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader("ok")), Request: r}, nil
+}
+
+func trackedHosts(l *HostLimiter) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.hosts)
+}
+
+// TestHostLimiterKeysByCanonicalHost: every spelling of one host that
+// CanonicalHost folds together shares one host's slots; hosts it tells
+// apart do not.
+func TestHostLimiterKeysByCanonicalHost(t *testing.T) {
+	tests := map[string]struct {
+		held, next string
+		shared     bool
+		host       string
+	}{
+		"two ports":                   {held: "https://dev-1.okta.com:444/", next: "https://dev-1.okta.com:445/", shared: true, host: "dev-1.okta.com"},
+		"the default port, spelt out": {held: "https://dev-1.okta.com/", next: "https://dev-1.okta.com:443/", shared: true, host: "dev-1.okta.com"},
+		"http and https":              {held: "http://dev-1.okta.com/", next: "https://dev-1.okta.com/", shared: true, host: "dev-1.okta.com"},
+		"case and the root's dot":     {held: "https://DEV-1.Okta.COM./", next: "https://dev-1.okta.com:8443/", shared: true, host: "dev-1.okta.com"},
+		"fullwidth spelling":          {held: "https://dev-1．ｏｋｔａ．com/", next: "https://dev-1.okta.com/", shared: true, host: "dev-1.okta.com"},
+		"userinfo":                    {held: "https://evil.example@dev-1.okta.com/", next: "https://dev-1.okta.com/", shared: true, host: "dev-1.okta.com"},
+		"IPv6 written two ways":       {held: "https://[::1]:1/", next: "https://[0:0::1]:2/", shared: true, host: "::1"},
+		"U+0130 is another host":      {held: "https://acme.oktapreview.com/", next: "https://acme.oktaprevİew.com/"},
+		"another org":                 {held: "https://dev-1.okta.com/", next: "https://dev-2.okta.com/"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			next := &answering{}
+			l := &HostLimiter{PerHost: 1, Wait: 10 * time.Millisecond, Next: next}
+			c := &http.Client{Transport: l}
+			held, err := c.Get(tc.held)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := c.Get(tc.next)
+			if !tc.shared {
+				if err != nil {
+					t.Fatalf("%s and %s are different hosts: %v", tc.held, tc.next, err)
+				}
+				_ = resp.Body.Close()
+			} else {
+				busy, ok := errors.AsType[*HostBusyError](err)
+				if !ok {
+					t.Fatalf("%s while %s is held: %v, want a HostBusyError", tc.next, tc.held, err)
+				}
+				if busy.Host != tc.host {
+					t.Errorf("HostBusyError.Host %q, want %q", busy.Host, tc.host)
+				}
+			}
+			_ = held.Body.Close()
+			if n := trackedHosts(l); n != 0 {
+				t.Fatalf("%d hosts tracked with nothing in flight", n)
+			}
+		})
+	}
+}
+
+// TestHostLimiterLeavesNothingBehind: a host's state is dropped with its
+// last request, however that request ended, so 40 hosts named once leave
+// no state; the map never outgrows the requests in flight.
+func TestHostLimiterLeavesNothingBehind(t *testing.T) {
+	const hosts = 40
+	next := &answering{}
+	l := &HostLimiter{PerHost: 1, Wait: 20 * time.Millisecond, Next: next}
+	c := &http.Client{Transport: l}
+	at := func(i int, path string) string {
+		return "https://org-" + strconv.Itoa(i) + ".okta.com:" + strconv.Itoa(1000+i) + path
+	}
+
+	held := make([]*http.Response, hosts)
+	for i := range hosts {
+		resp, err := c.Get(at(i, "/token"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		held[i] = resp
+	}
+	if n := trackedHosts(l); n != hosts {
+		t.Fatalf("%d hosts tracked with %d in flight", n, hosts)
+	}
+
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	var wg sync.WaitGroup
+	for i := range hosts {
+		wg.Go(func() {
+			// Refused after waiting: the host's one slot is held.
+			if _, err := c.Get(at(i, "/token")); !IsHostBusy(err) {
+				t.Errorf("host %d: %v, want busy", i, err)
+			}
+			// Given up while waiting.
+			req, _ := http.NewRequestWithContext(cancelled, http.MethodGet, at(i, "/token"), nil)
+			if _, err := l.RoundTrip(req); !errors.Is(err, context.Canceled) {
+				t.Errorf("host %d: %v, want cancelled", i, err)
+			}
+			_ = held[i].Body.Close()
+			// Failed in the transport below.
+			if _, err := c.Get(at(i, "/fail")); err == nil || IsHostBusy(err) {
+				t.Errorf("host %d: %v, want the transport's failure", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := trackedHosts(l); n != 0 {
+		t.Fatalf("%d hosts still tracked once every request is done", n)
+	}
+	if sent := next.sent.Load(); sent != 2*hosts {
+		t.Fatalf("%d requests sent, want %d: the held and the failed one per host", sent, 2*hosts)
+	}
+}
+
+// TestHostLimiterRefusesAHostWithNoCanonicalForm: such a request is not
+// sent (net/http would dial the raw Unicode) and leaves no state.
+func TestHostLimiterRefusesAHostWithNoCanonicalForm(t *testing.T) {
+	tests := map[string]string{
+		"a zero-width joiner":        "https://dev-1.ok\u200dta.com/",
+		"a fullwidth commercial at":  "https://evil.example＠dev-1.okta.com/",
+		"an IPv6 zone naming an org": "https://[::1%25x.okta.com]:8443/",
+		"an empty label":             "https://dev-1..okta.com/",
+	}
+	for name, rawURL := range tests {
+		t.Run(name, func(t *testing.T) {
+			next := &answering{}
+			l := &HostLimiter{PerHost: 1, Wait: time.Second, Next: next}
+			req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = l.RoundTrip(req)
+			if _, ok := errors.AsType[*InvalidHostError](err); !ok {
+				t.Fatalf("error %v, want an InvalidHostError", err)
+			}
+			assertPrintable(t, err.Error())
+			if next.sent.Load() != 0 || trackedHosts(l) != 0 {
+				t.Fatalf("sent %d, %d hosts tracked; want nothing", next.sent.Load(), trackedHosts(l))
+			}
+		})
 	}
 }
 

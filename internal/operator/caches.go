@@ -19,15 +19,19 @@ package operator
 import (
 	"fmt"
 	"slices"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
 // newReferencedCache builds the cache of the Secrets resources may
@@ -101,4 +105,88 @@ func shardSelector(shard string) (labels.Selector, error) {
 		return nil, fmt.Errorf("--shard %q is not a valid label value: %w", shard, err)
 	}
 	return labels.NewSelector().Add(*req), nil
+}
+
+// What the manager's cache keeps of the objects a namespace user controls.
+// Every replica caches every OktaScopedToken and the Secrets the operator
+// manages, so what a tenant can make big must not reach it: the cache keeps
+// only what the operator reads.
+
+// tokenAnnotations and tokenLabels are the resource's annotations and
+// labels the operator reads; the rest (kubectl's last-applied copy of the
+// whole object, a tenant's own) is not cached.
+var (
+	tokenAnnotations = []string{v1.AnnotationRenewRequestedAt, v1.AnnotationReauthorizeRequestedAt}
+	tokenLabels      = []string{v1.LabelShard}
+	// secretLabels are the labels of a managed Secret the operator selects
+	// or lists by.
+	secretLabels = []string{v1.LabelManagedBy, v1.LabelToken, state.LabelRole, state.LabelPendingState}
+)
+
+// trimToken is the OktaScopedToken cache's transform: no managed fields,
+// and only the annotations and labels the operator reads. The operator
+// therefore never updates a resource from the cache, it patches what it
+// changes (its finalizer, its status).
+func trimToken(in any) (any, error) {
+	obj, ok := in.(*v1.OktaScopedToken)
+	if !ok {
+		return in, nil
+	}
+	obj.ManagedFields = nil
+	obj.Annotations = keep(obj.Annotations, tokenAnnotations)
+	obj.Labels = keep(obj.Labels, tokenLabels)
+	return obj, nil
+}
+
+// trimSecret is the Secret cache's transform. The cache selects Secrets by
+// the managed-by label, which anyone may put on their own Secrets, so the
+// label decides nothing here: a Secret is cached whole only when the
+// operator wrote it — a state Secret in the state namespace, where no
+// tenant writes, or the token Secret of an OktaScopedToken the cache holds,
+// controlled by it (its UID) and named by its spec.secretName. Any other is
+// kept as its name, owners and the operator's labels only, marked
+// state.AnnotationTrimmed; the reconciler reads such a Secret from the API
+// server when it needs more (an OktaScopedToken the cache had not seen
+// yet when its Secret arrived).
+func trimSecret(stateNamespace string, tokenOf func(namespace, name string) *v1.OktaScopedToken) toolscache.TransformFunc {
+	return func(in any) (any, error) {
+		s, ok := in.(*corev1.Secret)
+		if !ok {
+			return in, nil
+		}
+		s.ManagedFields = nil
+		if s.Namespace == stateNamespace && s.Labels[state.LabelRole] == state.RoleState {
+			return s, nil
+		}
+		if ref := metav1.GetControllerOfNoCopy(s); ref != nil && ref.Kind == "OktaScopedToken" &&
+			strings.HasPrefix(ref.APIVersion, v1.GroupVersion.Group+"/") {
+			if obj := tokenOf(s.Namespace, ref.Name); obj != nil && obj.UID == ref.UID && obj.TokenSecretName() == s.Name {
+				return s, nil
+			}
+		}
+		return &corev1.Secret{
+			TypeMeta: s.TypeMeta,
+			ObjectMeta: metav1.ObjectMeta{
+				Name: s.Name, Namespace: s.Namespace, UID: s.UID, ResourceVersion: s.ResourceVersion,
+				Generation: s.Generation, CreationTimestamp: s.CreationTimestamp, DeletionTimestamp: s.DeletionTimestamp,
+				OwnerReferences: s.OwnerReferences, Labels: keep(s.Labels, secretLabels),
+				Annotations: map[string]string{state.AnnotationTrimmed: "true"},
+			},
+			Type: s.Type,
+		}, nil
+	}
+}
+
+// keep is m with only the keys named.
+func keep(m map[string]string, keys []string) map[string]string {
+	var out map[string]string
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }

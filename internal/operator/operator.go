@@ -31,6 +31,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
@@ -82,6 +83,24 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	if o.SecureMetrics {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
+	// The Secret cache's transform looks the owning resource up in the
+	// resource cache, which exists once the manager does. While the
+	// resources' initial list is not in, the lookup waits for it (a
+	// Secret's owner may be in it); a Secret whose owner is not found is
+	// cached trimmed, and read live the one time a pass needs it.
+	var tokens client.Reader
+	tokenOf := func(namespace, name string) *v1.OktaScopedToken {
+		if tokens == nil {
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		obj := &v1.OktaScopedToken{}
+		if err := tokens.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, obj); err != nil {
+			return nil
+		}
+		return obj
+	}
 	mopts := ctrl.Options{
 		Scheme:                        scheme.Scheme,
 		Metrics:                       metricsOpts,
@@ -96,8 +115,9 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 			// does not grow with every Secret in the cluster; managed
 			// fields are dropped from everything cached.
 			ByObject: map[client.Object]cache.ByObject{
-				&corev1.Secret{}:      {Label: managed, Namespaces: namespaces(o.WatchNamespaces, o.StateNamespace)},
-				&v1.OktaScopedToken{}: {Label: shard},
+				&corev1.Secret{}: {Label: managed, Namespaces: namespaces(o.WatchNamespaces, o.StateNamespace),
+					Transform: trimSecret(o.StateNamespace, tokenOf)},
+				&v1.OktaScopedToken{}: {Label: shard, Transform: trimToken},
 			},
 			DefaultNamespaces: namespaces(o.WatchNamespaces),
 			DefaultTransform:  cache.TransformStripManagedFields(),
@@ -114,6 +134,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
+	tokens = mgr.GetCache()
 	clients, err := newOktaClients(&o)
 	if err != nil {
 		return nil, err

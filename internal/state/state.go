@@ -61,6 +61,10 @@ const (
 	// created again under the same name is another resource, and must not
 	// inherit the grant someone signed in for the one before.
 	AnnotationOwnerUID = "oktatoken.dev/owner-uid"
+	// AnnotationTrimmed marks a Secret the cache holds only the name and
+	// owners of (never written to the API server): read it live when more
+	// is needed.
+	AnnotationTrimmed = "oktatoken.dev/cache-trimmed"
 )
 
 // ClaimTimeout bounds how long a claimed sign-in may take: the callback's

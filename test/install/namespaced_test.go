@@ -89,12 +89,12 @@ func TestNamespacedReleaseStaysInItsNamespace(t *testing.T) {
 		{"list", "", "secrets", unwatched, false},
 		{"create", "", "secrets", unwatched, false},
 		{"list", "oktatoken.dev", "oktascopedtokens", "", false},
-		{"update", "oktatoken.dev", "oktascopedtokens", unwatched, false},
+		{"patch", "oktatoken.dev", "oktascopedtokens", unwatched, false},
 		// What it needs, so that the denials above are the Roles' doing.
 		{"get", "", "secrets", watched, true},
 		{"create", "", "secrets", watched, true},
 		{"get", "", "secrets", in.namespace, true},
-		{"update", "oktatoken.dev", "oktascopedtokens", watched, true},
+		{"patch", "oktatoken.dev", "oktascopedtokens", watched, true},
 	}
 	for _, a := range access {
 		where := a.namespace

@@ -105,8 +105,8 @@ func TestAMissingVerbFailsTheLifecycle(t *testing.T) {
 		// The pending sign-in goes into a new state Secret before the
 		// link is published.
 		"create Secrets": {"ClusterRole", "-manager", "", "secrets", "create"},
-		// The finalizer is added with an update.
-		"update OktaScopedTokens": {"ClusterRole", "-manager", "oktatoken.dev", "oktascopedtokens", "update"},
+		// The finalizer is added with a patch.
+		"patch OktaScopedTokens": {"ClusterRole", "-manager", "oktatoken.dev", "oktascopedtokens", "patch"},
 		// Conditions and the sign-in link are a status patch.
 		"patch OktaScopedToken status": {"ClusterRole", "-manager", "oktatoken.dev", "oktascopedtokens/status", "patch"},
 		// The leader renews its Lease.

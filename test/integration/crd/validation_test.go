@@ -72,6 +72,48 @@ func TestInvalidResourcesAreRejectedWithAClearMessage(t *testing.T) {
 			field:   "spec.oktaDomain",
 			message: `Invalid value: "dev-123456.okta.com": oktaDomain must be a URL such as https://dev-123456.okta.com`,
 		},
+		"oktaDomain with a lookalike letter": {
+			mutate:  func(s *v1.OktaScopedTokenSpec) { s.OktaDomain = "https://acme.oktaprevİew.com" },
+			field:   "spec.oktaDomain",
+			message: `Invalid value: "https://acme.oktaprevİew.com": oktaDomain must be written in ASCII: write an internationalized ` +
+				"host name in its punycode form (xn--...), which is the name that is dialled and the one the operator's allowlist " +
+				"compares; a lookalike letter such as İ is not an i",
+		},
+		"too many secretTemplate labels": {
+			mutate: func(s *v1.OktaScopedTokenSpec) {
+				s.SecretTemplate = &v1.SecretTemplate{Labels: map[string]string{}}
+				for i := range 33 {
+					s.SecretTemplate.Labels[fmt.Sprintf("team.example.com/l%02d", i)] = "x"
+				}
+			},
+			field:   "spec.secretTemplate.labels",
+			message: "Too many: 33: must have at most 32 items",
+		},
+		"a secretTemplate label value longer than Kubernetes allows": {
+			mutate: func(s *v1.OktaScopedTokenSpec) {
+				s.SecretTemplate = &v1.SecretTemplate{Labels: map[string]string{"team": strings.Repeat("x", 64)}}
+			},
+			field:   "spec.secretTemplate.labels",
+			message: "Invalid value: secretTemplate.labels: a label key is at most 317 characters and a value at most 63, as Kubernetes allows",
+		},
+		"secretTemplate annotations over 16 KiB together": {
+			mutate: func(s *v1.OktaScopedTokenSpec) {
+				s.SecretTemplate = &v1.SecretTemplate{Annotations: map[string]string{
+					"a": strings.Repeat("x", 9000), "b": strings.Repeat("y", 9000)}}
+			},
+			field:   "spec.secretTemplate.annotations",
+			message: "Invalid value: secretTemplate.annotations: the annotations, keys and values together, are at most 16 KiB",
+		},
+		"secretTemplate data over 16 KiB together": {
+			mutate: func(s *v1.OktaScopedTokenSpec) {
+				s.SecretTemplate = &v1.SecretTemplate{Data: map[string]v1.TemplateString{
+					"a": v1.TemplateString(strings.Repeat("x", 4096)), "b": v1.TemplateString(strings.Repeat("x", 4096)),
+					"c": v1.TemplateString(strings.Repeat("x", 4096)), "d": v1.TemplateString(strings.Repeat("x", 4096)),
+					"e": "x"}}
+			},
+			field:   "spec.secretTemplate.data",
+			message: "Invalid value: secretTemplate.data: the templates are at most 16 KiB together",
+		},
 		"oktaDomain over plain http to a public host": {
 			mutate:  func(s *v1.OktaScopedTokenSpec) { s.OktaDomain = "http://dev-123456.okta.com" },
 			field:   "spec.oktaDomain",
