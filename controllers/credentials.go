@@ -87,11 +87,8 @@ func (run *reconcileRun) discover(ctx context.Context) (*okta.Endpoints, outcome
 		return run.endpoints, outcome{}
 	}
 	ep, err := run.r.Discovery.Discover(ctx, run.obj.Spec.OktaDomain, run.obj.Spec.AuthorizationServerID)
-	if insecure, ok := errors.AsType[*okta.InsecureIssuerError](err); ok {
-		return nil, stallOutcome(v1.ReasonInsecureIssuer, insecure.Error())
-	}
-	if notAllowed, ok := errors.AsType[*okta.DomainNotAllowedError](err); ok {
-		return nil, stallOutcome(v1.ReasonDomainNotAllowed, "spec.oktaDomain: "+notAllowed.Error())
+	if o := refusedDomain(err); o.reports() {
+		return nil, o
 	}
 	if okta.ClassOf(err) == okta.Busy {
 		return nil, busyOutcome(run.now)
@@ -106,4 +103,24 @@ func (run *reconcileRun) discover(ctx context.Context) (*okta.Endpoints, outcome
 	}
 	run.endpoints = &ep
 	return run.endpoints, outcome{}
+}
+
+// allowedDomain checks spec.oktaDomain against the allowlist, with no
+// request: nothing is kept for a host the operator may not talk to (no
+// slot in a budget, no metric series), so the check comes first.
+func (run *reconcileRun) allowedDomain() outcome {
+	d := run.r.Discovery
+	return refusedDomain(d.Domains.CheckURL(okta.IssuerURL(run.obj.Spec.OktaDomain, run.obj.Spec.AuthorizationServerID),
+		d.AllowInsecure))
+}
+
+// refusedDomain is what an issuer the allowlist refuses ends a pass in.
+func refusedDomain(err error) outcome {
+	if insecure, ok := errors.AsType[*okta.InsecureIssuerError](err); ok {
+		return stallOutcome(v1.ReasonInsecureIssuer, insecure.Error())
+	}
+	if notAllowed, ok := errors.AsType[*okta.DomainNotAllowedError](err); ok {
+		return stallOutcome(v1.ReasonDomainNotAllowed, "spec.oktaDomain: "+notAllowed.Error())
+	}
+	return outcome{}
 }

@@ -155,6 +155,7 @@ func (run *reconcileRun) deleteState(ctx context.Context) (outcome, error) {
 func (run *reconcileRun) releaseResource(ctx context.Context) (outcome, error) {
 	run.r.mem.forget(run.key)
 	metrics.Forget(run.obj.Namespace, run.obj.Name)
+	run.r.forgetOrg(run.r.mem.orgs.release(run.key))
 	if err := run.patchFinalizers(ctx, func(o *v1.OktaScopedToken) bool { return controllerutil.RemoveFinalizer(o, v1.Finalizer) }); err != nil {
 		return outcome{}, client.IgnoreNotFound(err)
 	}

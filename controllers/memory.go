@@ -162,9 +162,69 @@ func (k *keyed[V]) delete(key types.NamespacedName) {
 	delete(k.m, key)
 }
 
+// orgUse counts the resources that use each Okta org (budget.Org of their
+// oktaDomain), so that what the operator keeps per org — a budget and its
+// metric series, cached metadata and key sets, DPoP nonces — goes when the
+// last of them does (ForgetOrg). Lost with the process, it is rebuilt as
+// each resource has its first pass.
+type orgUse struct {
+	mu    sync.Mutex
+	byKey map[types.NamespacedName]string
+	count map[string]int
+}
+
+// use records that key uses org; it returns the org key used before when
+// no resource uses that one any more ("" otherwise).
+func (u *orgUse) use(key types.NamespacedName, org string) (unused string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.byKey == nil {
+		u.byKey, u.count = map[types.NamespacedName]string{}, map[string]int{}
+	}
+	old, had := u.byKey[key]
+	if had && old == org {
+		return ""
+	}
+	u.byKey[key] = org
+	u.count[org]++
+	if had {
+		return u.drop(old)
+	}
+	return ""
+}
+
+// release records that key is gone; it returns its org when no resource
+// uses it any more.
+func (u *orgUse) release(key types.NamespacedName) (unused string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	org, ok := u.byKey[key]
+	if !ok {
+		return ""
+	}
+	delete(u.byKey, key)
+	return u.drop(org)
+}
+
+func (u *orgUse) drop(org string) string {
+	if u.count[org]--; u.count[org] > 0 {
+		return ""
+	}
+	delete(u.count, org)
+	return org
+}
+
+// used says whether a resource uses org.
+func (u *orgUse) used(org string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.count[org] > 0
+}
+
 // memory is everything the reconciler holds between passes.
 type memory struct {
 	writes writeLedger
+	orgs   orgUse
 	// unpersisted holds tokens Okta issued whose state-Secret write failed,
 	// so the write is retried from memory while Okta's grace period still
 	// honours the refresh token it replaced. Lost with the process, the

@@ -90,6 +90,10 @@ type OktaScopedTokenReconciler struct {
 	WatchNamespaces []string
 	// Budget paces token requests per Okta org (nil: unpaced).
 	Budget *budget.Budget
+	// ForgetOrg drops everything kept for an Okta org (budget.Org) no
+	// resource uses any more: its budget and metric series, cached
+	// metadata, key sets and DPoP nonces (nil: nothing is dropped).
+	ForgetOrg func(org string)
 
 	mem memory
 	// retrigger queues a resource again (see requeueNow).
@@ -112,12 +116,23 @@ func (r *OktaScopedTokenReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		if apierrors.IsNotFound(err) {
 			metrics.Forget(req.Namespace, req.Name)
 			r.mem.forget(req.NamespacedName)
+			r.forgetOrg(r.mem.orgs.release(req.NamespacedName))
 			// The org is not known here; a reservation left behind is
 			// forgotten by the budget after a while.
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	r.mem.freshStatus(obj)
+	if !obj.DeletionTimestamp.IsZero() {
+		// Still used until the grant is revoked; released with the
+		// finalizer.
+	} else if r.Discovery.Domains.CheckURL(okta.IssuerURL(obj.Spec.OktaDomain, obj.Spec.AuthorizationServerID),
+		r.Discovery.AllowInsecure) == nil {
+		r.forgetOrg(r.mem.orgs.use(req.NamespacedName, budget.Org(obj.Spec.OktaDomain)))
+	} else {
+		// A host the operator may not talk to has nothing kept for it.
+		r.forgetOrg(r.mem.orgs.release(req.NamespacedName))
+	}
 	// A request that must wait for its slot deep in a transport (a DPoP
 	// nonce retry) counts in this namespace's share of the org's budget.
 	ctx = budget.WithTenant(ctx, req.Namespace)
@@ -252,5 +267,12 @@ func (r *OktaScopedTokenReconciler) requeueNow(ctx context.Context, obj *v1.Okta
 	select {
 	case r.retrigger <- event.GenericEvent{Object: obj.DeepCopy()}:
 	case <-ctx.Done():
+	}
+}
+
+// forgetOrg drops what is kept for org, when there is an org to drop.
+func (r *OktaScopedTokenReconciler) forgetOrg(org string) {
+	if org != "" && r.ForgetOrg != nil {
+		r.ForgetOrg(org)
 	}
 }

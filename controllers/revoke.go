@@ -23,6 +23,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -39,7 +40,17 @@ import (
 // whatever the spec says now: a spec pointed at another domain must not
 // make the operator send the refresh token (or the client secret) there.
 // The issuer must still be one the operator may talk to.
-func (r *OktaScopedTokenReconciler) revokeGrant(ctx context.Context, obj *v1.OktaScopedToken, g *state.Grant) error {
+func (r *OktaScopedTokenReconciler) revokeGrant(ctx context.Context, obj *v1.OktaScopedToken, g *state.Grant) (err error) {
+	if g.Issuer != "" {
+		// The grant's org may be one no resource uses any more (the spec
+		// moved to another): once the revocation is done, nothing of it
+		// is kept. A revocation still waiting for its slot keeps it.
+		defer func() {
+			if _, waiting := errors.AsType[*waitForBudget](err); !waiting && !r.mem.orgs.used(budget.Org(g.Issuer)) {
+				r.forgetOrg(budget.Org(g.Issuer))
+			}
+		}()
+	}
 	if r.Budget != nil && g.Issuer != "" {
 		// A revocation spends the org's budget like a token request.
 		if at, ok := r.Budget.Take(budget.Org(g.Issuer), client.ObjectKeyFromObject(obj).String(), budget.Early); !ok {

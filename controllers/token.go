@@ -58,6 +58,9 @@ func (run *reconcileRun) obtainToken(ctx context.Context) (outcome, error) {
 	if o := run.holdOff(ctx, why); o.reports() {
 		return o, nil
 	}
+	if o := run.allowedDomain(); o.reports() {
+		return o, nil
+	}
 	// The org's budget is asked before anything else is read or sent: a
 	// pass that must wait for its slot costs only cache reads.
 	if o := run.takeSlot(run.priority(why)); o.reports() {

@@ -19,13 +19,14 @@ package budget
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/url"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 	"k8s.io/utils/clock"
 )
 
@@ -118,6 +119,8 @@ type Recorder interface {
 	Waiting(org string, n int)
 	// Pace is how many requests a minute the org may be sent now.
 	Pace(org string, perMinute float64)
+	// Forget drops what was recorded of an org no resource uses any more.
+	Forget(org string)
 }
 
 type nopRecorder struct{}
@@ -127,6 +130,7 @@ func (nopRecorder) Waited(string, Priority) {}
 func (nopRecorder) RateLimited(string)      {}
 func (nopRecorder) Waiting(string, int)     {}
 func (nopRecorder) Pace(string, float64)    {}
+func (nopRecorder) Forget(string)           {}
 
 // Budget paces the token requests to each org. It is safe for concurrent
 // use; orgs do not wait on each other.
@@ -178,17 +182,7 @@ func (b *Budget) PerMinute(org string) int {
 // Org is the budget key of an issuer or endpoint URL: its host, lower-case,
 // with the scheme's default port left out. Every authorization server of an
 // org has the org's host, so they share a budget.
-func Org(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" {
-		return strings.ToLower(rawURL)
-	}
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if port == "" || (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
-		return host
-	}
-	return net.JoinHostPort(host, port)
-}
+func Org(rawURL string) string { return okta.OrgKey(rawURL) }
 
 func (b *Budget) org(name string) *orgBudget {
 	b.mu.Lock()
@@ -229,6 +223,25 @@ func tenantOf(key string) string {
 		return key
 	}
 	return ns
+}
+
+// Forget drops everything the budget holds of org, and its metrics: no
+// resource uses it any more. A request to it later starts afresh.
+func (b *Budget) Forget(org string) {
+	b.mu.Lock()
+	_, ok := b.orgs[org]
+	delete(b.orgs, org)
+	b.mu.Unlock()
+	if ok {
+		b.recorder.Forget(org)
+	}
+}
+
+// Orgs are the orgs the budget holds state for.
+func (b *Budget) Orgs() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Sorted(maps.Keys(b.orgs))
 }
 
 // Cancel drops key's reservation at org, if it has one: the resource was

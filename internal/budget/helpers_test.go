@@ -72,6 +72,14 @@ func (r *testRecorder) Waiting(org string, n int) {
 	r.waiting[org] = n
 }
 
+func (r *testRecorder) Forget(org string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.pace, org)
+	delete(r.remaining, org)
+	delete(r.waiting, org)
+}
+
 func (r *testRecorder) Pace(org string, perMinute float64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

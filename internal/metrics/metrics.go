@@ -167,6 +167,15 @@ func (RateLimitRecorder) Waiting(org string, n int) {
 	rateLimitWaiting.WithLabelValues(org).Set(float64(n))
 }
 
+// Forget deletes every rate-limit series of org.
+func (RateLimitRecorder) Forget(org string) {
+	for _, v := range []*prometheus.GaugeVec{rateLimitRemaining, rateLimitWaiting, rateLimitPace} {
+		v.DeleteLabelValues(org)
+	}
+	rateLimitExceeded.DeleteLabelValues(org)
+	rateLimitWaits.DeletePartialMatch(prometheus.Labels{labelIssuer: org})
+}
+
 // Pace sets oktatoken_rate_limit_pace_per_minute.
 func (RateLimitRecorder) Pace(org string, perMinute float64) {
 	rateLimitPace.WithLabelValues(org).Set(perMinute)

@@ -22,8 +22,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -198,4 +200,35 @@ func (d *Discoverer) fetch(ctx context.Context, issuer, docURL string) (Endpoint
 		}
 	}
 	return ep, nil
+}
+
+// ForgetOrg drops what is cached of every issuer of org (OrgKey): no
+// resource uses it any more.
+func (d *Discoverer) ForgetOrg(org string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for issuer := range d.cache {
+		if OrgKey(issuer) == org {
+			delete(d.cache, issuer)
+		}
+	}
+	for issuer := range d.failures {
+		if OrgKey(issuer) == org {
+			delete(d.failures, issuer)
+		}
+	}
+}
+
+// Orgs are the orgs the discoverer holds anything of.
+func (d *Discoverer) Orgs() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	seen := map[string]bool{}
+	for issuer := range d.cache {
+		seen[OrgKey(issuer)] = true
+	}
+	for issuer := range d.failures {
+		seen[OrgKey(issuer)] = true
+	}
+	return slices.Sorted(maps.Keys(seen))
 }

@@ -433,3 +433,25 @@ func isLoopback(host string) bool {
 	a, err := netip.ParseAddr(host)
 	return err == nil && a.IsLoopback()
 }
+
+// OrgKey is what per-org state is keyed by (the rate-limit budget and its
+// metrics, the discovery caches, the key sets, the DPoP nonces): the host of
+// an issuer or endpoint URL as it is dialled (CanonicalHost), with the
+// scheme's default port left out and another port kept (development
+// servers on one address). Every authorization server of an org has the
+// org's host, so they share it.
+func OrgKey(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return strings.ToLower(rawURL)
+	}
+	host, err := CanonicalHost(u.Hostname())
+	if err != nil {
+		host = strings.ToLower(u.Hostname())
+	}
+	port := u.Port()
+	if port == "" || (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		return host
+	}
+	return net.JoinHostPort(host, port)
+}

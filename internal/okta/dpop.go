@@ -270,26 +270,21 @@ func (n *DPoPNonces) Set(scope, nonce string) {
 	n.nonces[scope] = nonce
 }
 
-// ForgetHost drops what is known of every scope on host (a host no
-// resource uses any more).
-func (n *DPoPNonces) ForgetHost(host string) {
+// ForgetOrg drops what is known of every scope of org (OrgKey): no
+// resource uses it any more.
+func (n *DPoPNonces) ForgetOrg(org string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for scope := range n.known {
-		if scopeOnHost(scope, host) {
+		if OrgKey(scope) == org {
 			delete(n.known, scope)
 		}
 	}
 	for scope := range n.nonces {
-		if scopeOnHost(scope, host) {
+		if OrgKey(scope) == org {
 			delete(n.nonces, scope)
 		}
 	}
-}
-
-func scopeOnHost(scope, host string) bool {
-	u, err := url.Parse(scope)
-	return err == nil && strings.EqualFold(u.Hostname(), host)
 }
 
 // Len is how many scopes are known.

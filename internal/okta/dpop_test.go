@@ -143,7 +143,7 @@ func TestNonceScope(t *testing.T) {
 	if n.Get("https://dev-2.okta.com/oauth2/v1") != "c" {
 		t.Fatal("an overlong nonce replaced a good one")
 	}
-	n.ForgetHost("DEV-1.okta.com")
+	n.ForgetOrg("dev-1.okta.com")
 	if n.Len() != 1 || n.Get("https://dev-2.okta.com/oauth2/v1") != "c" {
 		t.Fatalf("after forgetting dev-1: %d scopes", n.Len())
 	}

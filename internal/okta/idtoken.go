@@ -100,3 +100,14 @@ func (c *Client) VerifyIDToken(ctx context.Context, ep Endpoints, clientID, raw,
 	return Identity{Subject: Sanitize(tok.Subject, 256), Email: Sanitize(claims.Email, 256),
 		Username: Sanitize(claims.Username, 256)}, nil
 }
+
+// ForgetOrg drops the key sets of org (OrgKey).
+func (c *Client) ForgetOrg(org string) {
+	c.keys.mu.Lock()
+	defer c.keys.mu.Unlock()
+	for jwksURL := range c.keys.sets {
+		if OrgKey(jwksURL) == org {
+			delete(c.keys.sets, jwksURL)
+		}
+	}
+}

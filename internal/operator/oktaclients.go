@@ -19,6 +19,7 @@ package operator
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/okta-token-operator/okta-token-operator/internal/budget"
@@ -91,4 +92,24 @@ func slotFor(b *budget.Budget, p budget.Priority) func(context.Context, *http.Re
 	return func(ctx context.Context, r *http.Request) error {
 		return b.Wait(ctx, budget.Org(r.URL.String()), budget.TenantFrom(ctx), p)
 	}
+}
+
+// forgetOrg drops everything the clients keep of an org no resource uses
+// any more: its budget and metric series, cached metadata, key sets and
+// DPoP nonces. (The per-host limiter forgets a host by itself once nothing
+// is in flight there.)
+func (c *oktaClients) forgetOrg(org string) {
+	c.orgBudget.Forget(org)
+	c.discovery.ForgetOrg(org)
+	c.callbackDiscovery.ForgetOrg(org)
+	c.oktaClient.ForgetOrg(org)
+	c.callbackOkta.ForgetOrg(org)
+	c.nonces.ForgetOrg(org)
+}
+
+// orgsKept lists the orgs a budget or cached metadata is kept for.
+func (c *oktaClients) orgsKept() []string {
+	orgs := append(append(c.orgBudget.Orgs(), c.discovery.Orgs()...), c.callbackDiscovery.Orgs()...)
+	slices.Sort(orgs)
+	return slices.Compact(orgs)
 }

@@ -139,6 +139,9 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.OrgsKept != nil {
+		*o.OrgsKept = clients.orgsKept
+	}
 	referencedCache, err := newReferencedCache(cfg, mgr, &o)
 	if err != nil {
 		return nil, err
@@ -162,6 +165,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		SecretPolicy:            creds.Policy{RequireLabel: o.RequireSecretLabel},
 		WatchNamespaces:         o.WatchNamespaces,
 		Budget:                  clients.orgBudget,
+		ForgetOrg:               clients.forgetOrg,
 	}
 	if _, real := o.Clock.(clock.RealClock); !real {
 		rec.QueueClock = o.Clock

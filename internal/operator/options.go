@@ -98,6 +98,10 @@ type Options struct {
 	// OktaRateLimit is the token requests per minute the operator sends to
 	// one Okta org, all resources together; default budget.DefaultPerMinute.
 	OktaRateLimit int
+	// OrgsKept, when set, is given a function that lists the Okta orgs
+	// anything is kept for (a budget, cached metadata): tests check that
+	// nothing is kept for a host the allowlist refuses or no resource uses.
+	OrgsKept *func() []string
 }
 
 // Defaults of the flags and options below.

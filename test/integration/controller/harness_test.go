@@ -161,6 +161,8 @@ type fixture struct {
 	listener net.Listener
 	mgr      manager.Manager
 	stop     func()
+	// orgsKept lists the orgs the manager keeps anything for.
+	orgsKept func() []string
 }
 
 // newFixture starts the dev server with the web app and the user, makes a
@@ -270,6 +272,7 @@ func (f *fixture) startManager(l net.Listener, api *apiRecorder, leaderElect boo
 	if f.opts.operator != nil {
 		f.opts.operator(&o)
 	}
+	o.OrgsKept = &f.orgsKept
 	mgr, err := operator.New(cfg, o)
 	if err != nil {
 		f.t.Fatal(err)
@@ -300,6 +303,14 @@ func (f *fixture) restart() {
 	f.stop()
 	f.api = &apiRecorder{}
 	f.mgr, f.stop = f.startManager(listenAgain(f.t, f.addr), f.api, f.opts.leaderElect)
+}
+
+// orgs lists the Okta orgs the running manager keeps anything for.
+func (f *fixture) orgs() []string {
+	if f.orgsKept == nil {
+		return nil
+	}
+	return f.orgsKept()
 }
 
 // newWebToken creates the client-secret Secret and an AuthorizationCode

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -166,4 +167,68 @@ func TestJunkSignInsDoNotStarveAnotherNamespace(t *testing.T) {
 	for _, obj := range junk {
 		g.Expect(readyCondition(get(g, obj)).Reason).To(BeElementOf(v1.ReasonSignInBackingOff, v1.ReasonAuthorizationRequired))
 	}
+}
+
+// issuerSeries are the rate-limit metric series whose issuer label matches.
+func issuerSeries(match func(issuer string) bool) []string {
+	var out []string
+	for _, name := range []string{"oktatoken_rate_limit_pace_per_minute", "oktatoken_rate_limit_remaining",
+		"oktatoken_rate_limit_waiting_requests", "oktatoken_rate_limit_waits_total", "oktatoken_rate_limit_exceeded_total"} {
+		for _, m := range metricSeries(name, nil) {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "issuer" && match(l.GetValue()) {
+					out = append(out, name+"{issuer="+l.GetValue()+"}")
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestNothingIsKeptForAHostNoResourceUses: a tenant pointing a resource at
+// forty hosts the allowlist refuses leaves no metric series and no state
+// for any of them; and what is kept for an allowed org goes once no
+// resource uses it.
+func TestNothingIsKeptForAHostNoResourceUses(t *testing.T) {
+	g := NewWithT(t)
+	f := serviceFixture(t, time.Minute, oktadev.Config{})
+	const clientID = "0oaservicehosts"
+	f.addServiceApp(clientID, []string{"okta.logs.read"}, serviceAppJWK(serviceRSAKey(), "rsa-1"))
+	// A second org, on another port of the same address: an org of its own.
+	other := oktadev.NewTestServer(t, oktadev.Config{Clock: f.clock, RateLimitPerMinute: unlimitedPerMinute})
+	g.Expect(other.AddServiceClient(oktadev.ServiceClient{ID: clientID,
+		JWKS: serviceAppJWKS(serviceAppJWK(serviceRSAKey(), "rsa-1")), GrantedScopes: []string{"okta.logs.read"}})).To(Succeed())
+	firstOrg := strings.TrimPrefix(f.srv.Issuer(), "http://")
+	obj := f.newServiceToken(clientID, encodePKCS8(serviceRSAKey()), "rsa-1")
+	waitForReady(t, obj)
+	g.Expect(issuerSeries(func(i string) bool { return i == firstOrg })).NotTo(BeEmpty(), "an org in use has its series")
+	g.Expect(f.orgs()).To(ContainElement(firstOrg))
+
+	setDomain := func(domain string) {
+		g.Eventually(func(g Gomega) {
+			cur := get(g, obj)
+			patch := client.MergeFrom(cur.DeepCopy())
+			cur.Spec.OktaDomain = domain
+			g.Expect(env.Client.Patch(context.Background(), cur, patch)).To(Succeed())
+		}).Should(Succeed())
+	}
+	for i := range 40 {
+		setDomain(fmt.Sprintf("https://tenant-%02d.attacker.example", i))
+		waitForReason(t, obj, v1.ReasonDomainNotAllowed)
+	}
+	f.settle()
+	refused := issuerSeries(func(i string) bool { return strings.Contains(i, "attacker.example") })
+	g.Expect(refused).To(BeEmpty(), "no series for a host the allowlist refuses")
+	g.Expect(issuerSeries(func(i string) bool { return i == firstOrg })).To(BeEmpty(),
+		"the org the resource left, which nothing else uses, is forgotten")
+	kept := f.orgs()
+	g.Expect(kept).NotTo(ContainElement(ContainSubstring("attacker.example")), "no state for a refused host")
+	g.Expect(kept).NotTo(ContainElement(firstOrg), "no state for an org no resource uses")
+
+	setDomain(other.Issuer())
+	waitForReady(t, obj)
+	secondOrg := strings.TrimPrefix(other.Issuer(), "http://")
+	g.Expect(issuerSeries(func(i string) bool { return i == secondOrg })).NotTo(BeEmpty())
+	g.Expect(f.orgs()).To(Equal([]string{secondOrg}))
+	t.Logf("after 40 refused hosts: %d series and no state kept for them; orgs kept now: %v", len(refused), f.orgs())
 }
