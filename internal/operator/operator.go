@@ -65,6 +65,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	// Every package's initialisation has run by now: most of what it
 	// touched of the binary is not needed again.
 	releaseStartupPages()
+	applyMemoryLimit()
 	// Until the initial lists are in, collect garbage twice as eagerly:
 	// they stream every watched object through the heap once (every
 	// Secret's metadata, for one), and without this the heap's peak, not

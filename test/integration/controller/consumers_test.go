@@ -22,6 +22,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -39,14 +40,25 @@ import (
 	"github.com/okta-token-operator/okta-token-operator/dev/oktadev"
 )
 
-// workloadTemplate is a pod template a Deployment or StatefulSet can run.
-func workloadTemplate() corev1.PodTemplateSpec {
-	return corev1.PodTemplateSpec{
+// workloadTemplate is a pod template a Deployment or StatefulSet can run,
+// mounting the token Secrets named, one volume each.
+func workloadTemplate(secrets ...string) corev1.PodTemplateSpec {
+	t := corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "log-shipper"}},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "shipper", Image: "log-shipper:1"}}},
 	}
+	for i, s := range secrets {
+		name := fmt.Sprintf("token-%d", i)
+		t.Spec.Volumes = append(t.Spec.Volumes, corev1.Volume{Name: name,
+			VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: s}}})
+		t.Spec.Containers[0].VolumeMounts = append(t.Spec.Containers[0].VolumeMounts,
+			corev1.VolumeMount{Name: name, MountPath: "/var/run/okta/" + name, ReadOnly: true})
+	}
+	return t
 }
 
+// restartedAt reads obj again and returns its pod template's
+// kubectl.kubernetes.io/restartedAt, what `kubectl rollout restart` sets.
 func restartedAt(g Gomega, obj client.Object) string {
 	g.Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(Succeed())
 	switch o := obj.(type) {
@@ -58,6 +70,9 @@ func restartedAt(g Gomega, obj client.Object) string {
 	return ""
 }
 
+// stamp is a time as the restart annotations write it.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
 // TestRolloutRestartTargets: after each new token is in the Secret, the
 // workloads that read it only at start are restarted the way `kubectl
 // rollout restart` does, once per token and not more often than every five
@@ -68,10 +83,11 @@ func TestRolloutRestartTargets(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, fixtureOptions{})
 	selector := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "log-shipper"}}
+	// Both mount the token Secret, as workloads that read the token do.
 	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "log-shipper", Namespace: f.ns},
-		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: selector, Template: workloadTemplate()}}
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: selector, Template: workloadTemplate("logs-reader-token")}}
 	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "archiver", Namespace: f.ns},
-		Spec: appsv1.StatefulSetSpec{Selector: selector, Template: workloadTemplate()}}
+		Spec: appsv1.StatefulSetSpec{Selector: selector, Template: workloadTemplate("logs-reader-token")}}
 	g.Expect(env.Client.Create(ctx, deploy)).To(Succeed())
 	g.Expect(env.Client.Create(ctx, sts)).To(Succeed())
 	f.newWebToken(func(o *v1.OktaScopedToken) {
@@ -121,6 +137,162 @@ func TestRolloutRestartTargets(t *testing.T) {
 	}).Should(Succeed())
 	g.Expect(readyCondition(cur).Status).To(Equal(metav1.ConditionTrue))
 	g.Expect(cur.Status.Rotations).To(BeEquivalentTo(2))
+}
+
+// TestRolloutRestartOncePerWorkloadInterval: two OktaScopedTokens, created
+// a minute apart, name one Deployment that mounts both their token Secrets.
+// Through twelve rotations over twenty minutes, the Deployment is restarted
+// once every five minutes, not on each resource's own schedule: the
+// interval is the workload's, whichever resource asks.
+func TestRolloutRestartOncePerWorkloadInterval(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	f := newFixture(t, fixtureOptions{})
+	selector := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "log-shipper"}}
+	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "shared", Namespace: f.ns},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: selector,
+			Template: workloadTemplate("reader-a-token", "reader-b-token")}}
+	g.Expect(env.Client.Create(ctx, deploy)).To(Succeed())
+	named := func(name string) func(*v1.OktaScopedToken) {
+		return func(o *v1.OktaScopedToken) {
+			o.Name, o.Spec.SecretName = name, name+"-token"
+			o.Spec.RolloutRestartTargets = []v1.RolloutRestartTarget{{Kind: "Deployment", Name: "shared"}}
+		}
+	}
+	// restarts are the values restartedAt took, in order.
+	var restarts []string
+	observe := func() {
+		if v := restartedAt(g, deploy); v != "" && (len(restarts) == 0 || restarts[len(restarts)-1] != v) {
+			restarts = append(restarts, v)
+		}
+	}
+
+	t0 := f.clock.Now()
+	a := f.newWebToken(named("reader-a"))
+	f.signIn()
+	observe()
+	g.Expect(restarts).To(Equal([]string{stamp(t0)}), "restarted for the first resource's first token")
+
+	f.step(time.Minute)
+	b := f.newWebToken(named("reader-b"))
+	cur := f.signIn()
+	c := condition(cur, v1.ConditionRolloutRestarted)
+	g.Expect(c.Reason).To(Equal(v1.ReasonRestartPending), "the second resource's token waits for the workload's interval: %s", c.Message)
+	g.Expect(c.Message).To(ContainSubstring("Deployment/shared was restarted at %s and is restarted again at %s",
+		stamp(t0), stamp(t0.Add(5*time.Minute))))
+	g.Expect(c.Message).To(ContainSubstring("a workload is restarted at most once every 5m0s, whichever OktaScopedToken names it"))
+	g.Expect(readyCondition(cur).Status).To(Equal(metav1.ConditionTrue), "the token is fine meanwhile")
+	observe()
+	g.Expect(restarts).To(HaveLen(1))
+
+	// A rotation every minute, the two resources in turn, until minute 13;
+	// then the clock moves on to minute 20 with no new token.
+	for m := 2; m <= 20; m++ {
+		f.step(time.Minute)
+		if m <= 13 {
+			obj := a
+			if m%2 == 1 {
+				obj = b
+			}
+			f.obj = obj
+			f.annotate(v1.AnnotationRenewRequestedAt, fmt.Sprint(m))
+			g.Eventually(func(g Gomega) time.Time { return get(g, obj).Status.LastRotationTime.Time }).
+				Should(BeTemporally("==", f.clock.Now()), "minute %d: a new token for %s", m, obj.Name)
+			f.settle()
+		}
+		observe()
+		if m == 7 {
+			// Renewed at minute 6, after the restart at minute 5.
+			c := condition(get(g, a), v1.ConditionRolloutRestarted)
+			g.Expect(c.Reason).To(Equal(v1.ReasonRestartPending), "restarts %v: %s", restarts, c.Message)
+			g.Expect(c.Message).To(ContainSubstring("is restarted again at " + stamp(t0.Add(10*time.Minute))))
+		}
+	}
+	g.Expect(restarts).To(Equal([]string{stamp(t0), stamp(t0.Add(5 * time.Minute)), stamp(t0.Add(10 * time.Minute)),
+		stamp(t0.Add(15 * time.Minute))}), "restarted once per five minutes, for 14 tokens of two resources")
+	g.Expect(deploy.Generation).To(BeEquivalentTo(1+len(restarts)), "each restart, and nothing else, changed the pod template")
+	g.Expect(deploy.Annotations).To(HaveKeyWithValue("oktatoken.dev/restarted-at", stamp(t0.Add(15*time.Minute))),
+		"the restart is recorded on the workload")
+	for _, obj := range []*v1.OktaScopedToken{a, b} {
+		cur := get(g, obj)
+		c := condition(cur, v1.ConditionRolloutRestarted)
+		g.Expect(c.Reason).To(Equal(v1.ReasonRestarted), "%s: %s", obj.Name, c.Message)
+		g.Expect(c.Message).To(HavePrefix("restarted Deployment/shared at %s for the token issued at", stamp(t0.Add(15*time.Minute))))
+		g.Expect(readyCondition(cur).Status).To(Equal(metav1.ConditionTrue))
+	}
+}
+
+// TestRolloutRestartOnlyWorkloadsUsingTheSecret: a target whose pod
+// template does not use the token Secret is never written, and the
+// condition says why; StatefulSets that read it through envFrom or a
+// projected volume are restarted, at each token.
+func TestRolloutRestartOnlyWorkloadsUsingTheSecret(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	f := newFixture(t, fixtureOptions{})
+	selector := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "log-shipper"}}
+	// unrelated mounts some other Secret, not this resource's.
+	unrelated := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "unrelated", Namespace: f.ns},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: selector, Template: workloadTemplate("another-token")}}
+	envTemplate := workloadTemplate()
+	envTemplate.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{
+		{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "logs-reader-token"}}}}
+	envReader := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "env-reader", Namespace: f.ns},
+		Spec: appsv1.StatefulSetSpec{Selector: selector, Template: envTemplate}}
+	projectedTemplate := workloadTemplate()
+	projectedTemplate.Spec.Volumes = []corev1.Volume{{Name: "okta", VolumeSource: corev1.VolumeSource{
+		Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+			{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "logs-reader-token"},
+				Items: []corev1.KeyToPath{{Key: v1.TokenSecretAccessToken, Path: "token"}}}},
+		}}}}}
+	projectedReader := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "projected-reader", Namespace: f.ns},
+		Spec: appsv1.StatefulSetSpec{Selector: selector, Template: projectedTemplate}}
+	for _, o := range []client.Object{unrelated, envReader, projectedReader} {
+		g.Expect(env.Client.Create(ctx, o)).To(Succeed())
+	}
+	unrelatedPath := "/apis/apps/v1/namespaces/" + f.ns + "/deployments/unrelated"
+	rv, generation := unrelated.ResourceVersion, unrelated.Generation
+	untouched := func(g Gomega) {
+		cur := &appsv1.Deployment{}
+		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(unrelated), cur)).To(Succeed())
+		g.Expect(cur.ResourceVersion).To(Equal(rv), "Deployment/unrelated was never written")
+		g.Expect(cur.Generation).To(Equal(generation))
+		g.Expect(cur.Annotations).NotTo(HaveKey("oktatoken.dev/restarted-at"))
+		g.Expect(cur.Spec.Template.Annotations).NotTo(HaveKey("kubectl.kubernetes.io/restartedAt"))
+		for _, w := range f.api.since(0) {
+			g.Expect(w.Path).NotTo(Equal(unrelatedPath), "the operator sent %s %s", w.Method, w.Path)
+		}
+	}
+	refusal := "Deployment/unrelated does not mount or reference Secret logs-reader-token, so the operator will not restart it"
+
+	t0 := f.clock.Now()
+	f.newWebToken(func(o *v1.OktaScopedToken) {
+		o.Spec.RolloutRestartTargets = []v1.RolloutRestartTarget{{Kind: "Deployment", Name: "unrelated"},
+			{Kind: "StatefulSet", Name: "env-reader"}, {Kind: "StatefulSet", Name: "projected-reader"}}
+	})
+	cur := f.signIn()
+	c := condition(cur, v1.ConditionRolloutRestarted)
+	g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+	g.Expect(c.Reason).To(Equal(v1.ReasonRestartFailed))
+	g.Expect(c.Message).To(ContainSubstring(refusal))
+	g.Expect(c.Message).To(ContainSubstring("restarted: StatefulSet/env-reader, StatefulSet/projected-reader"))
+	g.Expect(readyCondition(cur).Status).To(Equal(metav1.ConditionTrue), "the token is unaffected")
+	g.Expect(restartedAt(g, envReader)).To(Equal(stamp(t0)), "envFrom counts")
+	g.Expect(restartedAt(g, projectedReader)).To(Equal(stamp(t0)), "a projected volume counts")
+	untouched(g)
+
+	// The next token: the StatefulSets are restarted again, the Deployment
+	// still is not.
+	f.step(5 * time.Minute)
+	f.annotate(v1.AnnotationRenewRequestedAt, "now")
+	g.Eventually(func(g Gomega) string { return restartedAt(g, envReader) }).Should(Equal(stamp(t0.Add(5 * time.Minute))))
+	g.Eventually(func(g Gomega) string { return restartedAt(g, projectedReader) }).Should(Equal(stamp(t0.Add(5 * time.Minute))))
+	f.poke()
+	untouched(g)
+	cur = get(g, f.obj)
+	g.Expect(cur.Status.Rotations).To(BeEquivalentTo(1))
+	g.Expect(condition(cur, v1.ConditionRolloutRestarted).Message).To(ContainSubstring(refusal))
+	g.Expect(envReader.Generation).To(BeEquivalentTo(3), "created, then restarted twice")
 }
 
 // TestSecretTemplateData: the token Secret carries the keys a consumer
