@@ -171,8 +171,8 @@ func TestRestartWorkloads(t *testing.T) {
 			restartedAt: stamp(issued.Add(-3 * time.Minute)),
 		},
 		"restarted by another resource since the token was issued: it already runs it": {
-			deploy:      shipper("logs-reader-token", map[string]string{annotationWorkloadRestartedAt: stamp(issued)}),
-			reason:      v1.ReasonRestarted, messageHas: []string{"restarted Deployment/shipper at " + stamp(issued)},
+			deploy: shipper("logs-reader-token", map[string]string{annotationWorkloadRestartedAt: stamp(issued)}),
+			reason: v1.ReasonRestarted, messageHas: []string{"restarted Deployment/shipper at " + stamp(issued)},
 			restartedAt: stamp(issued), done: true,
 		},
 		"restarted more than five minutes ago: restarted": {

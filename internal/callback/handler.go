@@ -220,9 +220,9 @@ func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, owner
 		var oe *okta.Error
 		if errors.As(err, &oe) && oe.Class == okta.DPoPRefused && obj.Spec.TokenBinding != v1.TokenBindingDPoP {
 			return outcome{http.StatusBadRequest, "code_rejected", page{
-				Title: "Okta requires DPoP for this app",
+				Title:   "Okta requires DPoP for this app",
 				Message: fmt.Sprintf("%v. No token was stored for %s: the Okta app requires a DPoP proof (\"Require Demonstrating Proof of Possession (DPoP) header in token requests\").", err, owner),
-				Hint: "Set spec.tokenBinding: DPoP on " + owner.String() + ", then sign in with the new link in its status.authorizationURL.",
+				Hint:    "Set spec.tokenBinding: DPoP on " + owner.String() + ", then sign in with the new link in its status.authorizationURL.",
 			}}
 		}
 		if errors.As(err, &oe) && oe.Class != okta.Transient && oe.Class != okta.RateLimited {

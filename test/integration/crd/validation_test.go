@@ -73,8 +73,8 @@ func TestInvalidResourcesAreRejectedWithAClearMessage(t *testing.T) {
 			message: `Invalid value: "dev-123456.okta.com": oktaDomain must be a URL such as https://dev-123456.okta.com`,
 		},
 		"oktaDomain with a lookalike letter": {
-			mutate:  func(s *v1.OktaScopedTokenSpec) { s.OktaDomain = "https://acme.oktaprevİew.com" },
-			field:   "spec.oktaDomain",
+			mutate: func(s *v1.OktaScopedTokenSpec) { s.OktaDomain = "https://acme.oktaprevİew.com" },
+			field:  "spec.oktaDomain",
 			message: `Invalid value: "https://acme.oktaprevİew.com": oktaDomain must be written in ASCII: write an internationalized ` +
 				"host name in its punycode form (xn--...), which is the name that is dialled and the one the operator's allowlist " +
 				"compares; a lookalike letter such as İ is not an i",
