@@ -30,6 +30,8 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/lint"
 	"helm.sh/helm/v4/pkg/chart/v2/lint/support"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -167,12 +169,59 @@ func TestSchemaRefusesWrongValues(t *testing.T) {
 	}
 }
 
-// TestCallbackHostIsRequired: without a host there is no redirect URI, and
-// the error says what to set.
-func TestCallbackHostIsRequired(t *testing.T) {
-	_, err := charts.Render(charts.Release{Name: releaseName, Namespace: releaseNS})
-	if err == nil || !strings.Contains(err.Error(), "callback.host is required") {
-		t.Fatalf("error = %v, want one asking for callback.host", err)
+// TestWithoutACallback: with neither callback.host nor callback.url the
+// release serves ClientCredentials tokens only: no callback Service,
+// Ingress, port, address or URL, and the notes say what an
+// AuthorizationCode resource shows and what to set. With a host, all of
+// them are there.
+func TestWithoutACallback(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		callback map[string]any
+		want     bool
+	}{
+		{name: "no callback", callback: map[string]any{}},
+		{name: "callback.host", callback: map[string]any{"host": host}, want: true},
+		{name: "callback.url", callback: map[string]any{"url": "https://" + host + "/okta/callback"}, want: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := charts.Render(charts.Release{Name: releaseName, Namespace: releaseNS,
+				Values: map[string]any{"callback": tc.callback, "networkPolicy": map[string]any{"enabled": true}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, kind := range []string{"Service", "Ingress"} {
+				if got := charts.Find(r.Objects, kind, releaseName+"-callback") != nil; got != tc.want {
+					t.Errorf("%s %s-callback rendered: %v, want %v", kind, releaseName, got, tc.want)
+				}
+			}
+			d := deployment(t, r)
+			args, env := managerContainer(t, d)
+			_, hasURL := env["CALLBACK_URL"]
+			hasAddress := slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--callback-bind-address") })
+			hasPort := slices.ContainsFunc(d.Spec.Template.Spec.Containers[0].Ports,
+				func(p corev1.ContainerPort) bool { return p.Name == "callback" })
+			if hasURL != tc.want || hasAddress != tc.want || hasPort != tc.want {
+				t.Errorf("CALLBACK_URL %v, --callback-bind-address %v, callback port %v: want %v", hasURL, hasAddress, hasPort, tc.want)
+			}
+			np := convert[networkingv1.NetworkPolicy](t, charts.Find(r.Objects, "NetworkPolicy", releaseName+"-ingress"))
+			letIn := false
+			for _, rule := range np.Spec.Ingress {
+				for _, p := range rule.Ports {
+					letIn = letIn || (p.Port != nil && p.Port.String() == "callback")
+				}
+			}
+			if letIn != tc.want {
+				t.Errorf("the NetworkPolicy lets the callback port in: %v, want %v", letIn, tc.want)
+			}
+			notes := "neither callback.host nor callback.url is set"
+			if strings.Contains(r.Notes, notes) == tc.want {
+				t.Errorf("notes say %q: %v, want %v:\n%s", notes, !tc.want, !tc.want, r.Notes)
+			}
+			if !tc.want && !strings.Contains(r.Notes, "CallbackNotConfigured") {
+				t.Errorf("notes do not name the reason an AuthorizationCode resource shows:\n%s", r.Notes)
+			}
+		})
 	}
 }
 

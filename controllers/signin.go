@@ -108,6 +108,17 @@ func (run *reconcileRun) ensureSignIn(ctx context.Context) (outcome, error) {
 		// the conditions stand until it stores the grant or gives up.
 		return backoffOutcome(c.Add(state.ClaimTimeout)), nil
 	}
+	if run.r.CallbackURL == "" {
+		// Nobody could finish a sign-in: publish no link.
+		st.AuthorizationURL, st.AuthorizationExpiresAt = "", nil
+		msg := "this token needs a person to sign in, and the operator serves no sign-in callback: start the manager with " +
+			"--callback-url (Helm: callback.host or callback.url) and register that redirect URI with the Okta web app, " +
+			"or use grantType: ClientCredentials with an Okta service app"
+		if g.HasToken() && run.now.Before(g.Expiry) {
+			msg += fmt.Sprintf("; the current token stays in place until it expires at %s", g.Expiry.UTC().Format(time.RFC3339))
+		}
+		return stallOutcome(v1.ReasonCallbackNotConfigured, msg), nil
+	}
 	fp := state.Fingerprint(spec)
 	p := run.state.Pending
 	current := p != nil && !reauthRequested && p.Fingerprint == fp && p.RedirectURI == run.r.CallbackURL &&
@@ -163,11 +174,15 @@ func (run *reconcileRun) ensureSignIn(ctx context.Context) (outcome, error) {
 
 	reason := v1.ReasonAuthorizationRequired
 	msg := "a person must sign in at status.authorizationURL to grant " + joinScopes(spec.Scopes)
-	if lost := run.state.GrantLost; lost != "" || (g != nil && g.RefreshToken == "") {
+	if lost := run.state.GrantLost; lost != "" {
 		reason = v1.ReasonReauthorizationRequired
-		if lost != "" {
-			msg = lost + "; " + msg
-		}
+		msg = lost + "; " + msg
+	} else if g != nil && g.RefreshToken == "" {
+		// Signed in, but Okta gave no refresh token to renew with.
+		reason = v1.ReasonNoRefreshToken
+		msg = "the last sign-in got no refresh token from Okta, so the token cannot be renewed without a person: " +
+			"enable the Refresh Token grant on the Okta web app (Applications > the app > General > Grant type: " +
+			"Refresh Token), then " + msg
 	}
 	if g.HasToken() && run.now.Before(g.Expiry) {
 		msg += fmt.Sprintf("; the current token stays in place until it expires at %s", g.Expiry.UTC().Format(time.RFC3339))

@@ -62,6 +62,13 @@ const (
 	ReasonDPoPRequired = "DPoPRequired"
 	// ReasonDPoPProofRefused: Okta refused the operator's DPoP proof.
 	ReasonDPoPProofRefused = "DPoPProofRefused"
+	// ReasonCallbackNotConfigured: an AuthorizationCode token needs a
+	// sign-in, and the manager runs without --callback-url.
+	ReasonCallbackNotConfigured = "CallbackNotConfigured"
+	// ReasonNoRefreshToken: the sign-in succeeded but Okta issued no
+	// refresh token (the web app lacks the Refresh Token grant), so the
+	// token cannot be renewed without a person.
+	ReasonNoRefreshToken = "NoRefreshToken"
 )
 
 // Reasons of the Events the operator records. Events mark transitions — the

@@ -62,6 +62,9 @@ type WebClient struct {
 	// RequireDPoP is the app's "Require Demonstrating Proof of Possession
 	// (DPoP) header in token requests": see ServiceClient.RequireDPoP.
 	RequireDPoP bool
+	// NoRefreshTokenGrant unchecks the app's "Refresh Token" grant type:
+	// a sign-in then gets no refresh token, even with offline_access.
+	NoRefreshTokenGrant bool
 }
 
 // Client authentication methods at the token, revoke and introspect
@@ -129,8 +132,10 @@ type registeredClient struct {
 	grantedScopes []string
 	requirePKCE   bool
 	requireDPoP   bool
-	authMethod    string
-	jwks          *josev3.JSONWebKeySet
+	// noRefresh: a web app without the Refresh Token grant type.
+	noRefresh  bool
+	authMethod string
+	jwks       *josev3.JSONWebKeySet
 	// assertionAlg is the alg of the client assertion being verified, set per
 	// request (see store.GetClient and clientauth.go).
 	assertionAlg string
@@ -161,6 +166,9 @@ func (c *registeredClient) GetResponseTypes() fosite.Arguments {
 
 func (c *registeredClient) GetGrantTypes() fosite.Arguments {
 	if c.kind == webClientKind {
+		if c.noRefresh {
+			return fosite.Arguments{grantAuthorizationCode}
+		}
 		return fosite.Arguments{grantAuthorizationCode, grantRefreshToken}
 	}
 	return fosite.Arguments{grantClientCredentials}
@@ -234,6 +242,7 @@ func (s *Server) AddWebClient(c WebClient) error {
 		grantedScopes: slices.Clone(c.GrantedScopes),
 		requirePKCE:   c.RequirePKCE || !c.PKCEOptional,
 		requireDPoP:   c.RequireDPoP,
+		noRefresh:     c.NoRefreshTokenGrant,
 		authMethod:    method,
 	})
 	return nil

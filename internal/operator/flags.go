@@ -65,7 +65,8 @@ func BindFlags(fs *flag.FlagSet, f *Flags) {
 		"The address the sign-in callback server binds to.")
 	fs.StringVar(&o.CallbackURL, "callback-url", os.Getenv(EnvCallbackURL),
 		"The redirect URI registered with the Okta web app, served by this operator's /callback through an Ingress, "+
-			"e.g. https://okta-token-operator.example.com/callback. Required. Defaults to $"+EnvCallbackURL+".")
+			"e.g. https://okta-token-operator.example.com/callback. Needed only for AuthorizationCode tokens: without it no callback is served, "+
+			"ClientCredentials tokens work and an AuthorizationCode token says CallbackNotConfigured. Defaults to $"+EnvCallbackURL+".")
 	fs.StringVar(&o.StateNamespace, "state-namespace", os.Getenv(EnvPodNamespace),
 		"The namespace of the state Secrets (refresh tokens, pending sign-ins). Defaults to $"+EnvPodNamespace+".")
 	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", defaultMaxConcurrentReconciles,

@@ -178,23 +178,29 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	if err := rec.SetupWithManager(mgr, referenced); err != nil {
 		return nil, fmt.Errorf("setting up the controller: %w", err)
 	}
-	cb := &callback.Server{
-		BindAddress:    o.CallbackBindAddress,
-		Listener:       o.CallbackListener,
-		Client:         mgr.GetClient(),
-		APIReader:      mgr.GetAPIReader(),
-		Okta:           clients.callbackOkta,
-		Discovery:      clients.callbackDiscovery,
-		Clock:          o.Clock,
-		StateNamespace: o.StateNamespace,
-		CallbackURL:    o.CallbackURL,
-		Log:            mgr.GetLogger().WithName("callback"),
-		SecretPolicy:   creds.Policy{RequireLabel: o.RequireSecretLabel},
-		Recorder:       mgr.GetEventRecorder("okta-token-operator"),
-		Budget:         clients.orgBudget,
-	}
-	if err := mgr.Add(cb); err != nil {
-		return nil, fmt.Errorf("adding the callback server: %w", err)
+	// The callback server runs only with a callback URL: without one,
+	// nobody can sign in, and nothing listens.
+	var callbackReady healthz.Checker = healthz.Ping
+	if o.CallbackURL != "" {
+		cb := &callback.Server{
+			BindAddress:    o.CallbackBindAddress,
+			Listener:       o.CallbackListener,
+			Client:         mgr.GetClient(),
+			APIReader:      mgr.GetAPIReader(),
+			Okta:           clients.callbackOkta,
+			Discovery:      clients.callbackDiscovery,
+			Clock:          o.Clock,
+			StateNamespace: o.StateNamespace,
+			CallbackURL:    o.CallbackURL,
+			Log:            mgr.GetLogger().WithName("callback"),
+			SecretPolicy:   creds.Policy{RequireLabel: o.RequireSecretLabel},
+			Recorder:       mgr.GetEventRecorder("okta-token-operator"),
+			Budget:         clients.orgBudget,
+		}
+		if err := mgr.Add(cb); err != nil {
+			return nil, fmt.Errorf("adding the callback server: %w", err)
+		}
+		callbackReady = cb.Ready
 	}
 	if err := mgr.Add(startupPages{gcPercent: gcPercent, informers: []informerOf{
 		{mgr.GetCache(), &v1.OktaScopedToken{}}, {mgr.GetCache(), &corev1.Secret{}}, {referencedCache, secretMeta},
@@ -204,7 +210,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err
 	}
-	if err := mgr.AddReadyzCheck("callback", cb.Ready); err != nil {
+	if err := mgr.AddReadyzCheck("callback", callbackReady); err != nil {
 		return nil, err
 	}
 	// Not ready until the informers have their initial lists: a replica

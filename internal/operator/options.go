@@ -50,7 +50,8 @@ type Options struct {
 	// (tests pass a listener on a free port).
 	CallbackListener net.Listener
 	// CallbackURL is the redirect URI registered with the Okta app; the
-	// Ingress in front of the callback server answers it.
+	// Ingress in front of the callback server answers it. Empty: no
+	// callback server, ClientCredentials tokens only.
 	CallbackURL string
 	// StateNamespace holds the state Secrets.
 	StateNamespace string
@@ -116,9 +117,13 @@ func (o *Options) defaults() error {
 	if o.StateNamespace == "" {
 		return errors.New("--state-namespace is required: the namespace that holds the operator's state Secrets")
 	}
-	u, err := url.Parse(o.CallbackURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("--callback-url %q must be an absolute http(s) URL, the redirect URI registered with the Okta app", o.CallbackURL)
+	// Without a callback URL the operator serves ClientCredentials tokens
+	// only; an AuthorizationCode resource says CallbackNotConfigured.
+	if o.CallbackURL != "" {
+		u, err := url.Parse(o.CallbackURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("--callback-url %q must be an absolute http(s) URL, the redirect URI registered with the Okta app", o.CallbackURL)
+		}
 	}
 	if o.MetricsBindAddress == "" {
 		o.MetricsBindAddress = "0"

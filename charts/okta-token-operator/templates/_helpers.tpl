@@ -85,9 +85,19 @@ https://<callback.host>/callback.
 {{- define "okta-token-operator.callbackURL" -}}
 {{- if .Values.callback.url }}
 {{- .Values.callback.url }}
-{{- else }}
-{{- printf "https://%s/callback" (required "callback.host is required: the public host of the sign-in callback, such as okta-token-operator.example.com (or set callback.url)" .Values.callback.host) }}
+{{- else if .Values.callback.host }}
+{{- printf "https://%s/callback" .Values.callback.host }}
 {{- end }}
+{{- end }}
+
+{{/*
+Whether the release serves sign-in callbacks: callback.host or callback.url
+is set. Without either, only ClientCredentials tokens are served; an
+AuthorizationCode resource says CallbackNotConfigured, and no callback
+Service, Ingress or port is rendered.
+*/}}
+{{- define "okta-token-operator.callbackEnabled" -}}
+{{- if or .Values.callback.url .Values.callback.host }}true{{ end }}
 {{- end }}
 
 {{/*
