@@ -130,7 +130,18 @@ func (run *reconcileRun) holdOff(ctx context.Context, why policy.Why) outcome {
 	if t := run.obj.Status.NextAttemptTime; t != nil {
 		failures.NextAttempt = t.Time
 	}
-	if wait := policy.RetryNotBefore(failures, run.inputsChangedSinceFailure(ctx)); run.now.Before(wait) {
+	wait := policy.RetryNotBefore(failures, run.inputsChangedSinceFailure(ctx))
+	if last := run.obj.Status.LastFailureTime; why == policy.DueRenewRequested && last != nil {
+		// A person asks again after fixing something at Okta (a scope, a
+		// key, the app's settings), which the operator cannot watch: tried
+		// now if the last failure was a minute ago, whatever the backoff
+		// or a stall, so edits of the annotation ask Okta once a minute at
+		// most.
+		if manual := last.Add(policy.MinManualRenewalInterval); manual.Before(wait) {
+			wait = manual
+		}
+	}
+	if run.now.Before(wait) {
 		return backoffOutcome(wait)
 	}
 	return outcome{}
@@ -296,8 +307,7 @@ func (run *reconcileRun) tokenRequestFailed(ctx context.Context, err error) (out
 		return run.failed(ctx, failure{reason: v1.ReasonInvalidClient, message: fmt.Sprintf("%s; %s", oe.Error(), hint),
 			permanent: true}), nil
 	case okta.ScopesRefused:
-		return run.failed(ctx, failure{reason: v1.ReasonScopesNotGranted, message: fmt.Sprintf(
-			"%s; grant %s to the app in the Okta Admin Console, Okta API Scopes tab", oe.Error(), joinScopes(spec.Scopes)),
+		return run.failed(ctx, failure{reason: v1.ReasonScopesNotGranted, message: oe.Error() + "; " + scopesHint(spec),
 			permanent: true}), nil
 	case okta.RateLimited:
 		// Not this resource's failure: the org's budget is spent, and the
@@ -371,4 +381,20 @@ func (run *reconcileRun) cancelReservation() {
 	if b := run.r.Budget; b != nil {
 		b.Cancel(budget.Org(run.obj.Spec.OktaDomain), run.key.String())
 	}
+}
+
+// scopesHint says where the refused scopes are granted: the app's Okta API
+// Scopes tab at the org authorization server; at a custom one, its Scopes
+// and an Access Policy rule that allows the grant type.
+func scopesHint(spec v1.OktaScopedTokenSpec) string {
+	if spec.AuthorizationServerID == "" {
+		return fmt.Sprintf("grant %s to the app in the Okta Admin Console, Okta API Scopes tab", joinScopes(spec.Scopes))
+	}
+	grant := "Client Credentials"
+	if spec.GrantType == v1.GrantAuthorizationCode {
+		grant = "Authorization Code"
+	}
+	return fmt.Sprintf("at custom authorization server %s (Security > API > Authorization Servers), create %s on the "+
+		"Scopes tab if missing, and on the Access Policies tab add a policy for the app with a rule that allows the %s "+
+		"grant and these scopes", spec.AuthorizationServerID, joinScopes(spec.Scopes), grant)
 }

@@ -179,8 +179,11 @@ type OktaScopedTokenSpec struct {
 	ClientID string `json:"clientID"`
 
 	// grantType is how the operator obtains tokens: AuthorizationCode (an
-	// Okta web app; a person signs in once at status.authorizationURL) or
-	// ClientCredentials (an Okta API service app with a private key).
+	// Okta web app with its client secret, clientSecretRef; a person signs
+	// in once at status.authorizationURL, which needs the operator's
+	// --callback-url) or ClientCredentials (an Okta API service app, with
+	// its private key, privateKeyRef; or, at a custom authorization server
+	// only, with its client secret, clientSecretRef).
 	// +kubebuilder:default=AuthorizationCode
 	// +optional
 	GrantType GrantType `json:"grantType,omitempty"`
@@ -194,7 +197,9 @@ type OktaScopedTokenSpec struct {
 
 	// privateKeyRef names the Secret key holding the service app's private
 	// key in PEM (RSA or EC P-256), used for private_key_jwt client
-	// authentication. Required for ClientCredentials.
+	// authentication. Required for ClientCredentials, unless the app
+	// authenticates with a client secret (clientSecretRef) at a custom
+	// authorization server; not allowed with AuthorizationCode.
 	// +optional
 	PrivateKeyRef *PrivateKeyReference `json:"privateKeyRef,omitempty"`
 
@@ -217,8 +222,9 @@ type OktaScopedTokenSpec struct {
 	// +optional
 	SecretName string `json:"secretName,omitempty"`
 
-	// secretTemplate holds labels and annotations copied onto the token
-	// Secret.
+	// secretTemplate shapes the token Secret: labels and annotations
+	// copied onto it, and data, extra keys rendered from the token (for
+	// consumers that want another key name or format).
 	// +optional
 	SecretTemplate *SecretTemplate `json:"secretTemplate,omitempty"`
 
@@ -272,7 +278,9 @@ type OktaScopedTokenSpec struct {
 	AllowedSubjects []string `json:"allowedSubjects,omitempty"`
 
 	// revokeOnDelete revokes the refresh token at Okta when the resource is
-	// deleted. Defaults to true.
+	// deleted. Defaults to true. It does nothing for ClientCredentials,
+	// which has no refresh token: its access token stays valid until it
+	// expires.
 	// +kubebuilder:default=true
 	// +optional
 	RevokeOnDelete *bool `json:"revokeOnDelete,omitempty"`
@@ -339,7 +347,10 @@ type OktaScopedTokenStatus struct {
 	// +optional
 	LastRotationTime *metav1.Time `json:"lastRotationTime,omitempty"`
 
-	// rotations counts the tokens issued since the last sign-in.
+	// rotations counts the tokens issued after the first: for
+	// AuthorizationCode since the last sign-in, for ClientCredentials since
+	// the first token (or the last change of domain, client, grant type or
+	// scopes).
 	// +optional
 	Rotations int64 `json:"rotations,omitempty"`
 
@@ -357,9 +368,10 @@ type OktaScopedTokenStatus struct {
 	// +optional
 	LastRolloutRestartTime *metav1.Time `json:"lastRolloutRestartTime,omitempty"`
 
-	// nextAttemptTime is when the operator asks Okta again after the last
-	// failure: its backoff, or Okta's rate-limit reset. A change to the spec
-	// or to the referenced Secret is tried at once.
+	// nextAttemptTime is set only after a failed token request: when the
+	// operator asks Okta again (its backoff, or Okta's rate-limit reset).
+	// It is cleared by the next success. A change to the spec or to the
+	// referenced Secret is tried at once.
 	// +optional
 	NextAttemptTime *metav1.Time `json:"nextAttemptTime,omitempty"`
 }

@@ -115,7 +115,7 @@ func (s *Server) handle(r *http.Request) (outcome, types.NamespacedName) {
 		// link for the next try, after a backoff when the exchange itself
 		// failed, so that a loop of junk codes cannot spend the org's
 		// budget.
-		exchangeFailed := out.result == "code_rejected" || out.result == "okta_unavailable"
+		exchangeFailed := out.result == "code_rejected" || out.result == "okta_unavailable" || out.result == "id_token_invalid"
 		s.release(r.Context(), owner, state.OwnerUID(secret), exchangeFailed)
 	}
 	return out, owner
@@ -238,7 +238,13 @@ func (s *Server) exchange(ctx context.Context, owner types.NamespacedName, owner
 	id, err := s.Okta.VerifyIDToken(ctx, ep, obj.Spec.ClientID, tok.IDToken, p.Nonce)
 	if err != nil {
 		s.revokeIssued(okta.WithDPoPKey(ctx, key), ep, *c.App, tok, owner)
-		return badGateway(fmt.Sprintf("%v. No token was stored for %s. Sign in again with the new link in its status.authorizationURL.", err, owner))
+		return outcome{http.StatusBadGateway, "id_token_invalid", page{
+			Title: "Okta's answer could not be verified",
+			Message: fmt.Sprintf("The ID token Okta returned did not verify (%v), so the operator cannot tell who signed in. "+
+				"No token was stored for %s, and the tokens issued were revoked.", err, owner),
+			Hint: "Sign in again with the new link in its status.authorizationURL. If it happens again, check that the " +
+				"operator's clock is right and that nothing between the operator and Okta changes Okta's answers.",
+		}}
 	}
 	if allowed := obj.Spec.AllowedSubjects; !policy.SubjectAllowed(allowed, id.Subject, id.Email, id.Username) {
 		// The tokens this person's sign-in earned are revoked, and the
