@@ -97,9 +97,11 @@ func (run *reconcileRun) restartWorkloads(ctx context.Context) (outcome, error) 
 	if issued.After(at) {
 		at = issued
 	}
+	rs := restarter{reader: run.r.APIReader, writer: run.r.Client, namespace: run.obj.Namespace,
+		secret: run.obj.TokenSecretName(), now: run.now}
 	var res restartResults
 	for _, t := range targets {
-		res.add(run.restartTarget(ctx, t, issued, at))
+		res.add(rs.restart(ctx, t, issued, at))
 	}
 	if len(res.waiting) == 0 {
 		// Done for this token: recorded as the latest restart a target had
@@ -143,35 +145,47 @@ type targetResult struct {
 	err      error
 }
 
-// restartTarget restarts one target unless it does not use the token
-// Secret, was restarted since the token was issued, or was restarted less
-// than minRolloutRestartInterval ago.
-func (run *reconcileRun) restartTarget(ctx context.Context, t v1.RolloutRestartTarget, issued, at time.Time) targetResult {
+// restarter restarts the workloads of one namespace that use one token
+// Secret: an OktaScopedToken's, or a ClusterOktaScopedToken's copy.
+type restarter struct {
+	// reader reads workloads live (they are not cached).
+	reader    client.Reader
+	writer    client.Writer
+	namespace string
+	// secret is the token Secret a workload must use to be restarted.
+	secret string
+	now    time.Time
+}
+
+// restart restarts one target unless it does not use the token Secret, was
+// restarted since the token was issued, or was restarted less than
+// minRolloutRestartInterval ago.
+func (rs restarter) restart(ctx context.Context, t v1.RolloutRestartTarget, issued, at time.Time) targetResult {
 	res := targetResult{name: t.Kind + "/" + t.Name}
 	obj, template := workloadOf(t.Kind)
 	if obj == nil {
 		res.state, res.err = targetFailed, fmt.Errorf("kind %q cannot be restarted", t.Kind)
 		return res
 	}
-	key := types.NamespacedName{Namespace: run.obj.Namespace, Name: t.Name}
-	if err := run.r.APIReader.Get(ctx, key, obj); err != nil {
+	key := types.NamespacedName{Namespace: rs.namespace, Name: t.Name}
+	if err := rs.reader.Get(ctx, key, obj); err != nil {
 		res.state, res.err = targetFailed, err
 		return res
 	}
-	if !consumesSecret(template, run.obj.TokenSecretName()) {
+	if !consumesSecret(template, rs.secret) {
 		res.state = targetRefused
 		return res
 	}
 	if last, err := time.Parse(time.RFC3339, obj.GetAnnotations()[annotationWorkloadRestartedAt]); err == nil {
 		res.restarted = last
-		if !last.Before(issued) && !last.After(run.now) {
+		if !last.Before(issued) && !last.After(rs.now) {
 			// Its pods started after this token was in the Secret.
 			res.state = targetRestarted
 			return res
 		}
 		// A time ahead of the clock (another replica's clock, or an edit)
 		// holds the restart back no longer than one interval from now.
-		if next := minTime(last, run.now).Add(minRolloutRestartInterval); run.now.Before(next) {
+		if next := minTime(last, rs.now).Add(minRolloutRestartInterval); rs.now.Before(next) {
 			res.state, res.next = targetWaiting, next
 			return res
 		}
@@ -191,9 +205,9 @@ func (run *reconcileRun) restartTarget(ctx context.Context, t v1.RolloutRestartT
 		template.Annotations = map[string]string{}
 	}
 	template.Annotations[annotationRestartedAt] = stamp
-	if err := run.r.Patch(ctx, obj, patch); err != nil {
+	if err := rs.writer.Patch(ctx, obj, patch); err != nil {
 		if apierrors.IsConflict(err) {
-			res.state, res.conflict, res.next = targetWaiting, true, run.now.Add(restartConflictRetry)
+			res.state, res.conflict, res.next = targetWaiting, true, rs.now.Add(restartConflictRetry)
 			return res
 		}
 		res.state, res.err = targetFailed, err

@@ -26,6 +26,9 @@ const (
 	// spec.rolloutRestartTargets were restarted for the current token;
 	// present only when the spec names some.
 	ConditionRolloutRestarted = "RolloutRestarted"
+	// ConditionDistributed, on a ClusterOktaScopedToken, says whether every
+	// selected namespace holds the current token.
+	ConditionDistributed = "Distributed"
 )
 
 // Reasons a user sees in `kubectl get ost`.
@@ -69,6 +72,15 @@ const (
 	// refresh token (the web app lacks the Refresh Token grant), so the
 	// token cannot be renewed without a person.
 	ReasonNoRefreshToken = "NoRefreshToken"
+	// Reasons of a ClusterOktaScopedToken's Distributed condition (and
+	// SecretConflict): every selected namespace has the current token; some
+	// could not be written; there is no token yet to write.
+	ReasonDistributed     = "Distributed"
+	ReasonCopyFailed      = "CopyFailed"
+	ReasonWaitingForToken = "WaitingForToken"
+	// ReasonSourceConflict: an OktaScopedToken the operator did not make
+	// has the name of a ClusterOktaScopedToken's source.
+	ReasonSourceConflict = "SourceConflict"
 )
 
 // Reasons of the Events the operator records. Events mark transitions — the
@@ -107,6 +119,11 @@ const (
 	// started with --shard=<value>; without it, the one started without
 	// --shard manages it.
 	LabelShard = "oktatoken.dev/shard"
+
+	// LabelClusterToken names the ClusterOktaScopedToken a copy of its
+	// token in a selected namespace, or its source OktaScopedToken in the
+	// credentials namespace, belongs to.
+	LabelClusterToken = "oktatoken.dev/cluster-token"
 
 	// AnnotationRenewRequestedAt rotates the token now, once per distinct value.
 	AnnotationRenewRequestedAt = "oktatoken.dev/renew-requested-at"

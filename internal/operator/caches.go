@@ -148,7 +148,12 @@ func trimToken(in any) (any, error) {
 // state.AnnotationTrimmed; the reconciler reads such a Secret from the API
 // server when it needs more (an OktaScopedToken the cache had not seen
 // yet when its Secret arrived).
-func trimSecret(stateNamespace string, tokenOf func(namespace, name string) *v1.OktaScopedToken) toolscache.TransformFunc {
+//
+// A ClusterOktaScopedToken's copy is kept whole on the same terms: controlled
+// by the cluster token the cache holds (its UID), under its
+// spec.secretName.
+func trimSecret(stateNamespace string, tokenOf func(namespace, name string) *v1.OktaScopedToken,
+	clusterTokenOf func(name string) *v1.ClusterOktaScopedToken) toolscache.TransformFunc {
 	return func(in any) (any, error) {
 		s, ok := in.(*corev1.Secret)
 		if !ok {
@@ -161,6 +166,12 @@ func trimSecret(stateNamespace string, tokenOf func(namespace, name string) *v1.
 		if ref := metav1.GetControllerOfNoCopy(s); ref != nil && ref.Kind == "OktaScopedToken" &&
 			strings.HasPrefix(ref.APIVersion, v1.GroupVersion.Group+"/") {
 			if obj := tokenOf(s.Namespace, ref.Name); obj != nil && obj.UID == ref.UID && obj.TokenSecretName() == s.Name {
+				return s, nil
+			}
+		}
+		if ref := metav1.GetControllerOfNoCopy(s); ref != nil && ref.Kind == "ClusterOktaScopedToken" &&
+			strings.HasPrefix(ref.APIVersion, v1.GroupVersion.Group+"/") && clusterTokenOf != nil {
+			if c := clusterTokenOf(ref.Name); c != nil && c.UID == ref.UID && c.CopySecretName() == s.Name {
 				return s, nil
 			}
 		}

@@ -102,6 +102,20 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		}
 		return obj
 	}
+	clusterTokenOf := func(name string) *v1.ClusterOktaScopedToken {
+		// Without cluster tokens there is no informer for them to ask
+		// (and a namespaced operator may not start one).
+		if tokens == nil || !o.ClusterTokens {
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		obj := &v1.ClusterOktaScopedToken{}
+		if err := tokens.Get(ctx, types.NamespacedName{Name: name}, obj); err != nil {
+			return nil
+		}
+		return obj
+	}
 	mopts := ctrl.Options{
 		Scheme:                        scheme.Scheme,
 		Metrics:                       metricsOpts,
@@ -117,8 +131,9 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 			// fields are dropped from everything cached.
 			ByObject: map[client.Object]cache.ByObject{
 				&corev1.Secret{}: {Label: managed, Namespaces: namespaces(o.WatchNamespaces, o.StateNamespace),
-					Transform: trimSecret(o.StateNamespace, tokenOf)},
-				&v1.OktaScopedToken{}: {Label: shard, Transform: trimToken},
+					Transform: trimSecret(o.StateNamespace, tokenOf, clusterTokenOf)},
+				&v1.OktaScopedToken{}:        {Label: shard, Transform: trimToken},
+				&v1.ClusterOktaScopedToken{}: {Label: shard},
 			},
 			DefaultNamespaces: namespaces(o.WatchNamespaces),
 			DefaultTransform:  cache.TransformStripManagedFields(),
@@ -177,6 +192,18 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		handler.EnqueueRequestsFromMapFunc(rec.TokensReferencing))
 	if err := rec.SetupWithManager(mgr, referenced); err != nil {
 		return nil, fmt.Errorf("setting up the controller: %w", err)
+	}
+	if o.ClusterTokens {
+		cluster := &controllers.ClusterTokenReconciler{
+			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: o.Clock,
+			StateNamespace: o.StateNamespace, WatchNamespaces: o.WatchNamespaces,
+		}
+		if _, real := o.Clock.(clock.RealClock); !real {
+			cluster.QueueClock = o.Clock
+		}
+		if err := cluster.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("setting up the ClusterOktaScopedToken controller: %w", err)
+		}
 	}
 	// The callback server runs only with a callback URL: without one,
 	// nobody can sign in, and nothing listens.

@@ -53,6 +53,11 @@ type Options struct {
 	// Ingress in front of the callback server answers it. Empty: no
 	// callback server, ClientCredentials tokens only.
 	CallbackURL string
+	// ClusterTokens serves ClusterOktaScopedTokens. It is always on without
+	// WatchNamespaces; a namespaced operator has no rights on cluster-scoped
+	// objects, so it serves them only when this is set (and copies only into
+	// its namespaces).
+	ClusterTokens bool
 	// StateNamespace holds the state Secrets.
 	StateNamespace string
 	LeaderElection bool
@@ -124,6 +129,9 @@ func (o *Options) defaults() error {
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return fmt.Errorf("--callback-url %q must be an absolute http(s) URL, the redirect URI registered with the Okta app", o.CallbackURL)
 		}
+	}
+	if len(o.WatchNamespaces) == 0 {
+		o.ClusterTokens = true
 	}
 	if o.MetricsBindAddress == "" {
 		o.MetricsBindAddress = "0"

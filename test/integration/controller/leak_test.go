@@ -71,7 +71,7 @@ func TestSecretMaterialIsCollected(t *testing.T) {
 
 // scanForLeaks searches everything the operators in this package wrote where
 // people and tools look — every log line of every manager, every Event,
-// every OktaScopedToken's status, the metrics — for any token, code, verifier,
+// every OktaScopedToken's and ClusterOktaScopedToken's status, the metrics — for any token, code, verifier,
 // key or secret the tests handled. TestMain runs it after all tests.
 func scanForLeaks() []string {
 	ctx := context.Background()
@@ -89,8 +89,13 @@ func scanForLeaks() []string {
 	if err := env.Client.List(ctx, &list); err != nil {
 		return []string{"listing OktaScopedTokens: " + err.Error()}
 	}
+	var clusterTokens v1.ClusterOktaScopedTokenList
+	if err := env.Client.List(ctx, &clusterTokens); err != nil {
+		return []string{"listing ClusterOktaScopedTokens: " + err.Error()}
+	}
 	statuses, _ := json.Marshal(list.Items)
-	haystacks["resources"] = string(statuses)
+	clusterStatuses, _ := json.Marshal(clusterTokens.Items)
+	haystacks["resources"] = string(statuses) + string(clusterStatuses)
 	families, err := crmetrics.Registry.Gather()
 	if err != nil {
 		return []string{"gathering metrics: " + err.Error()}

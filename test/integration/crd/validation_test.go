@@ -34,6 +34,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
@@ -313,13 +314,19 @@ func TestSamplesAreAccepted(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(samples).NotTo(BeEmpty())
 	for _, path := range samples {
-		f, err := os.Open(path)
+		data, err := os.ReadFile(path)
 		g.Expect(err).NotTo(HaveOccurred())
-		obj := &v1.OktaScopedToken{}
-		g.Expect(yaml.NewYAMLOrJSONDecoder(f, 4096).Decode(obj)).To(Succeed())
-		_ = f.Close()
-		obj.Namespace = "default"
-		obj.Name = "sample-" + obj.Name
+		var obj client.Object = &v1.OktaScopedToken{}
+		if strings.Contains(string(data), "\nkind: ClusterOktaScopedToken\n") {
+			obj = &v1.ClusterOktaScopedToken{}
+		} else {
+			obj.SetNamespace("default")
+		}
+		g.Expect(yaml.NewYAMLOrJSONDecoder(strings.NewReader(string(data)), 4096).Decode(obj)).To(Succeed())
+		if obj.GetNamespace() != "" {
+			obj.SetNamespace("default")
+		}
+		obj.SetName("sample-" + obj.GetName())
 		g.Expect(env.Client.Create(context.Background(), obj)).To(Succeed(), "sample %s", path)
 	}
 }
