@@ -41,6 +41,9 @@ const (
 	ScenarioRotation Scenario = "rotation"
 	// ScenarioAppliedFirst: N tokens applied, then the manager started.
 	ScenarioAppliedFirst Scenario = "applied-first"
+	// ScenarioDPoP: the same with DPoP-bound tokens, every app requiring
+	// DPoP: what the org's nonce costs.
+	ScenarioDPoP Scenario = "dpop"
 	// ScenarioManagerRunning: the manager running while N tokens are applied.
 	ScenarioManagerRunning Scenario = "manager-running"
 	// ScenarioUnrelated: the manager's memory among unrelated Secrets.
@@ -48,11 +51,25 @@ const (
 	// ScenarioRateLimit: N tokens over two orgs, one of them rate-limited,
 	// with the manager told the limit (issue 13).
 	ScenarioRateLimit Scenario = "rate-limit"
+	// ScenarioTenantJunk: the manager's memory beside what tenants can
+	// make big: Secrets labelled as the operator's, and resources at the
+	// CRD's caps, while N tokens are served.
+	ScenarioTenantJunk Scenario = "tenant-junk"
 )
 
 // AllScenarios are every scenario, in run order.
-var AllScenarios = []Scenario{ScenarioRotation, ScenarioAppliedFirst, ScenarioManagerRunning, ScenarioUnrelated,
-	ScenarioRateLimit}
+var AllScenarios = []Scenario{ScenarioRotation, ScenarioAppliedFirst, ScenarioDPoP, ScenarioManagerRunning,
+	ScenarioUnrelated, ScenarioRateLimit, ScenarioTenantJunk}
+
+// managerScenarios are the scenarios that run the manager binary, in run
+// order.
+var managerScenarios = []Scenario{ScenarioAppliedFirst, ScenarioDPoP, ScenarioManagerRunning, ScenarioUnrelated,
+	ScenarioRateLimit, ScenarioTenantJunk}
+
+// DefaultMemoryLimit is the manager's GOMEMLIMIT unless Config.MemoryLimit
+// says otherwise: the memory limit config/manager and the chart give its
+// container, 128 MiB.
+const DefaultMemoryLimit = 128 << 20
 
 // Config is one run. Zero values get the defaults in their comments.
 type Config struct {
@@ -82,6 +99,12 @@ type Config struct {
 	QuickBuild bool
 	// ManagerArgs are passed to the manager after the benchmark's flags.
 	ManagerArgs []string
+	// MemoryLimit is the manager's GOMEMLIMIT in bytes, the plain number a
+	// Pod's resourceFieldRef on limits.memory gives (the manager sets Go's
+	// soft limit to 90% of it); default DefaultMemoryLimit, negative for
+	// none. A GOMEMLIMIT in the benchmark's own environment never reaches
+	// the manager.
+	MemoryLimit int64
 	// RateLimitPerMinute is the rate-limit scenario's token-endpoint limit
 	// of its limited org, and the manager's --okta-rate-limit; default
 	// DefaultRateLimitPerMinute.
@@ -98,6 +121,10 @@ type Config struct {
 	// the issuing scenarios issue their tokens (the binary must have
 	// --pprof-bind-address), in pieces that `go tool pprof` reads together.
 	CPUProfileDir string
+	// HeapProfileDir, when set, receives the manager's heap profile once
+	// each issuing scenario (and the tenant-junk one) has settled, as
+	// SCENARIO-heap.pprof (the binary must have --pprof-bind-address).
+	HeapProfileDir string
 	// WorkDir holds the kubeconfigs and the manager's logs; default a new
 	// temporary folder, removed after a run without error.
 	WorkDir string
@@ -127,6 +154,9 @@ func (c *Config) defaults() error {
 	}
 	if c.RateLimitPerMinute == 0 {
 		c.RateLimitPerMinute = DefaultRateLimitPerMinute
+	}
+	if c.MemoryLimit == 0 {
+		c.MemoryLimit = DefaultMemoryLimit
 	}
 	if c.N < 0 || c.Unrelated < 0 || c.RotationTokens < 0 || c.SignInTokens < 0 || c.RateLimitPerMinute < 0 ||
 		c.RateLimitOtherApps < 0 {
@@ -172,21 +202,26 @@ type Result struct {
 	N int
 	// Orgs name the orgs the N tokens were spread over.
 	Orgs []string
+	// MemoryLimit is the manager's GOMEMLIMIT in bytes, 0 for none.
+	MemoryLimit int64
 	// AppliedFirst: the manager started with N tokens applied.
 	AppliedFirst *StartupResult
+	// DPoP: the same with DPoP-bound tokens.
+	DPoP *StartupResult
 	// ManagerRunning: the manager running while N tokens were applied.
 	ManagerRunning *StartupResult
 	Rotation       *RotationResult
 	Unrelated      *UnrelatedResult
 	RateLimit      *RateLimitResult
+	TenantJunk     *TenantJunkResult
 	// WorkDir holds the logs of the run (kept when Run failed).
 	WorkDir string
 }
 
 // HasFigures says whether any scenario finished.
 func (r *Result) HasFigures() bool {
-	return r.AppliedFirst != nil || r.ManagerRunning != nil || r.Rotation != nil || r.Unrelated != nil ||
-		r.RateLimit != nil
+	return r.AppliedFirst != nil || r.DPoP != nil || r.ManagerRunning != nil || r.Rotation != nil ||
+		r.Unrelated != nil || r.RateLimit != nil || r.TenantJunk != nil
 }
 
 // Run runs the scenarios. On error, the result holds what was measured
@@ -205,7 +240,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			}
 		}()
 	}
-	for _, dir := range []string{cfg.WorkDir, cfg.CPUProfileDir} {
+	for _, dir := range []string{cfg.WorkDir, cfg.CPUProfileDir, cfg.HeapProfileDir} {
 		if dir == "" {
 			continue
 		}
@@ -213,7 +248,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			return nil, err
 		}
 	}
-	res = &Result{N: cfg.N, WorkDir: cfg.WorkDir}
+	res = &Result{N: cfg.N, WorkDir: cfg.WorkDir, MemoryLimit: max(cfg.MemoryLimit, 0)}
 	orgs := cfg.Orgs
 	if len(orgs) == 0 {
 		orgs = []OrgConfig{{Name: "org"}}
@@ -233,8 +268,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	switch {
 	case cfg.ManagerBinary != "":
 		binary <- built{path: cfg.ManagerBinary}
-	case cfg.runs(ScenarioAppliedFirst) || cfg.runs(ScenarioManagerRunning) || cfg.runs(ScenarioUnrelated) ||
-		cfg.runs(ScenarioRateLimit):
+	case slices.ContainsFunc(managerScenarios, cfg.runs):
 		go func() {
 			path, err := BuildManager(ctx, cfg.WorkDir, cfg.QuickBuild)
 			binary <- built{path, err}
@@ -253,7 +287,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			return res, fmt.Errorf("rotation scenario: %w", err)
 		}
 	}
-	for _, s := range []Scenario{ScenarioAppliedFirst, ScenarioManagerRunning, ScenarioUnrelated, ScenarioRateLimit} {
+	for _, s := range managerScenarios {
 		if !cfg.runs(s) {
 			continue
 		}
@@ -264,12 +298,16 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		switch s {
 		case ScenarioAppliedFirst:
 			res.AppliedFirst, err = runStartup(ctx, &cfg, path, appliedFirst)
+		case ScenarioDPoP:
+			res.DPoP, err = runStartup(ctx, &cfg, path, appliedFirstDPoP)
 		case ScenarioManagerRunning:
 			res.ManagerRunning, err = runStartup(ctx, &cfg, path, managerFirst)
 		case ScenarioUnrelated:
 			res.Unrelated, err = runUnrelated(ctx, &cfg, path)
 		case ScenarioRateLimit:
 			res.RateLimit, err = runRateLimit(ctx, &cfg, path)
+		case ScenarioTenantJunk:
+			res.TenantJunk, err = runTenantJunk(ctx, &cfg, path)
 		}
 		if err != nil {
 			return res, fmt.Errorf("%s scenario: %w", s, err)

@@ -20,7 +20,11 @@ limitations under the License.
 // manager's memory, with and without unrelated Secrets in the cluster; and
 // how it keeps to an Okta org's rate limit: the 429s a limited org answers,
 // the time its tokens take against the time its limit allows, and whether
-// another org's tokens slow down beside it (ratelimit.go).
+// another org's tokens slow down beside it (ratelimit.go); what DPoP's
+// nonce costs when every app requires DPoP (the dpop scenario); and the
+// manager's memory beside what tenants can make big: Secrets labelled as
+// the operator's and resources at the CRD's caps (tenantjunk.go). The
+// manager runs under a GOMEMLIMIT, its Deployment's 128 MiB by default.
 //
 // It drives only the project's stable surfaces, so it measures whatever
 // reconciler is in the tree: the manager binary (built from ./cmd and run as

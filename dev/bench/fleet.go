@@ -56,6 +56,9 @@ type fleetNamespace struct {
 	org      *org
 	clientID string
 	tokens   int
+	// dpop: the namespace's service app requires DPoP, and its tokens ask
+	// for DPoP-bound tokens (spec.tokenBinding: DPoP).
+	dpop bool
 }
 
 // planNamespaces spreads n tokens over orgs by share, and each org's
@@ -98,7 +101,7 @@ func prepareNamespaces(ctx context.Context, c client.Client, namespaces []fleetN
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns.name}}); err != nil {
 			return fmt.Errorf("creating namespace %s: %w", ns.name, err)
 		}
-		if err := ns.org.addServiceApp(ns.clientID, key); err != nil {
+		if err := ns.org.addServiceApp(ns.clientID, key, ns.dpop); err != nil {
 			return err
 		}
 		if err := c.Create(ctx, &corev1.Secret{
@@ -111,10 +114,15 @@ func prepareNamespaces(ctx context.Context, c client.Client, namespaces []fleetN
 	return nil
 }
 
-// serviceTokens are the ClientCredentials resources of the namespaces.
+// serviceTokens are the ClientCredentials resources of the namespaces,
+// DPoP-bound in a dpop namespace.
 func serviceTokens(namespaces []fleetNamespace) []*v1.OktaScopedToken {
 	var out []*v1.OktaScopedToken
 	for _, ns := range namespaces {
+		binding := v1.TokenBinding("")
+		if ns.dpop {
+			binding = v1.TokenBindingDPoP
+		}
 		for i := range ns.tokens {
 			out = append(out, &v1.OktaScopedToken{
 				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("token-%05d", i), Namespace: ns.name},
@@ -125,7 +133,8 @@ func serviceTokens(namespaces []fleetNamespace) []*v1.OktaScopedToken {
 					PrivateKeyRef: &v1.PrivateKeyReference{
 						SecretKeyReference: v1.SecretKeyReference{Name: keySecretName, Key: keySecretKey},
 					},
-					Scopes: []string{serviceScope},
+					Scopes:       []string{serviceScope},
+					TokenBinding: binding,
 				},
 			})
 		}
@@ -306,6 +315,13 @@ func (w *readyWatch) set(namespace, name string, ready bool, reason string) {
 		w.at = now
 		close(w.allReady)
 	}
+}
+
+// readyCount is how many of the watched tokens are Ready=True now.
+func (w *readyWatch) readyCount() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.ready)
 }
 
 // orgTimes is when each org's tokens were all ready.

@@ -103,6 +103,8 @@ type managerOptions struct {
 	stateNamespace string
 	// extraArgs come after the benchmark's own flags.
 	extraArgs []string
+	// memoryLimit is the manager's GOMEMLIMIT in bytes; ≤ 0 for none.
+	memoryLimit int64
 	// clock is the run's Config.Clock, which times the process.
 	clock clock.Clock
 }
@@ -166,6 +168,7 @@ func startManager(ctx context.Context, o managerOptions) (*managerProcess, error
 		return nil, err
 	}
 	cmd := exec.Command(o.binary, args...)
+	cmd.Env = managerEnv(os.Environ(), o.memoryLimit)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		_ = logFile.Close()
@@ -189,6 +192,24 @@ func startManager(ctx context.Context, o managerOptions) (*managerProcess, error
 		close(m.done)
 	}()
 	return m, nil
+}
+
+// managerEnv is environ for the manager: GOMEMLIMIT set to limit bytes, as
+// a plain number (what a Pod's resourceFieldRef on limits.memory gives, of
+// which the manager takes 90%), or none when limit ≤ 0. environ's own
+// GOMEMLIMIT is dropped either way, so the limit measured is the one the
+// run reports.
+func managerEnv(environ []string, limit int64) []string {
+	out := make([]string, 0, len(environ)+1)
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "GOMEMLIMIT=") {
+			out = append(out, kv)
+		}
+	}
+	if limit > 0 {
+		out = append(out, "GOMEMLIMIT="+strconv.FormatInt(limit, 10))
+	}
+	return out
 }
 
 // scanLog copies the manager's log to its file and watches for the
@@ -317,8 +338,10 @@ func (m *managerProcess) settle(ctx context.Context, quiet, timeout time.Duratio
 
 // Memory of a process, from /proc/<pid>/status.
 type memory struct {
-	// rss is VmRSS, hwm VmHWM (the peak RSS), both in bytes.
-	rss, hwm uint64
+	// rss is VmRSS, hwm VmHWM (the peak RSS), anon RssAnon (the part of
+	// rss that is not the binary's or another file's pages: the heap,
+	// what the Go runtime has not yet given back, the stacks), in bytes.
+	rss, hwm, anon uint64
 }
 
 func processMemory(pid int) (memory, error) {
@@ -345,6 +368,8 @@ func processMemory(pid int) (memory, error) {
 			out.rss = kb * 1024
 		case "VmHWM":
 			out.hwm = kb * 1024
+		case "RssAnon":
+			out.anon = kb * 1024
 		}
 	}
 	if out.rss == 0 {

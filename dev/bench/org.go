@@ -136,12 +136,15 @@ func startOrg(base clock.Clock, c OrgConfig, callbackURL string) (*org, error) {
 
 func (o *org) issuer() string { return o.srv.Issuer() }
 
-// addServiceApp registers a private_key_jwt service app for key.
-func (o *org) addServiceApp(clientID string, key crypto.Signer) error {
+// addServiceApp registers a private_key_jwt service app for key; with
+// requireDPoP, one that refuses token requests without a DPoP proof, as
+// Okta's API service apps created since 2024 do.
+func (o *org) addServiceApp(clientID string, key crypto.Signer, requireDPoP bool) error {
 	return o.srv.AddServiceClient(oktadev.ServiceClient{
 		ID:            clientID,
 		JWKS:          jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key.Public(), KeyID: "bench", Use: "sig"}}},
 		GrantedScopes: []string{serviceScope},
+		RequireDPoP:   requireDPoP,
 	})
 }
 

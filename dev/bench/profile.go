@@ -20,7 +20,8 @@ package bench
 // issued, read from its /debug/pprof (--pprof-bind-address). Go's CPU
 // profile covers a window fixed when it is asked for, and the issuing takes
 // as long as it takes, so the profile is taken in short pieces until the
-// last token is Ready; `go tool pprof` merges the pieces it is given.
+// last token is Ready; `go tool pprof` merges the pieces it is given. And
+// where its memory goes: its heap profile once a scenario has settled.
 
 import (
 	"context"
@@ -141,4 +142,41 @@ func (p *cpuProfiler) finish() (string, error) {
 		p.err = fmt.Errorf("no CPU profile from the manager at %s", p.addr)
 	}
 	return filepath.Clean(p.prefix) + "-*.pprof", p.err
+}
+
+// saveHeapProfile saves the heap profile of the manager serving pprof at
+// addr as cfg.HeapProfileDir/name-heap.pprof, after a garbage collection
+// (gc=1), so that its in-use figures are what the manager holds; nothing
+// when the run asks for no heap profile.
+func saveHeapProfile(ctx context.Context, cfg *Config, addr, name string) error {
+	if cfg.HeapProfileDir == "" || addr == "" {
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/heap?gc=1", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("the manager's heap profile: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("the manager's heap profile: %s: %s", resp.Status, msg)
+	}
+	path := filepath.Join(cfg.HeapProfileDir, name+"-heap.pprof")
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	cfg.progress("%s: the manager's heap once settled: go tool pprof -sample_index=inuse_space -top %s", name, path)
+	return nil
 }

@@ -209,7 +209,8 @@ func runRateLimit(ctx context.Context, cfg *Config, binary string) (*RateLimitRe
 		cfg.progress("%s: the manager has no --%s; measuring it unpaced", ScenarioRateLimit, RateLimitFlag)
 	}
 	m, err := startManager(ctx, managerOptions{binary: binary, kubeconfig: kubeconfig,
-		logPath: filepath.Join(dir, "manager.log"), stateNamespace: stateNamespace, extraArgs: args, clock: cfg.Clock})
+		logPath: filepath.Join(dir, "manager.log"), stateNamespace: stateNamespace, extraArgs: args,
+		memoryLimit: cfg.MemoryLimit, clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}

@@ -16,10 +16,11 @@ limitations under the License.
 
 package bench
 
-// The two issuing scenarios: N ClientCredentials tokens issued by a manager
-// started after they were applied, and by a manager already running while
-// they are applied. Each runs on a control plane of its own, so neither
-// sees the other's objects.
+// The issuing scenarios: N ClientCredentials tokens issued by a manager
+// started after they were applied, the same with DPoP-bound tokens of apps
+// that require DPoP, and N issued by a manager already running while they
+// are applied. Each runs on a control plane of its own, so none sees
+// another's objects.
 
 import (
 	"context"
@@ -52,9 +53,16 @@ type StartupResult struct {
 	Requests RequestCounts
 	// TokenRequests are the orgs' token-endpoint answers, per org.
 	TokenRequests map[string]TokenRequests
+	// DPoP: the tokens were DPoP-bound, and every app required DPoP.
+	DPoP bool
+	// NonceChallenges are the orgs' use_dpop_nonce answers (a DPoP proof
+	// without the org's current nonce, answered 400 with a new one), per
+	// org.
+	NonceChallenges map[string]int
 	// PeakRSS is the manager's VmHWM at the end, SettledRSS its VmRSS once
-	// idle, in bytes.
-	PeakRSS, SettledRSS uint64
+	// idle, SettledAnon the anonymous part of that (RssAnon: the heap and
+	// what the Go runtime holds, not the binary's pages), in bytes.
+	PeakRSS, SettledRSS, SettledAnon uint64
 	// CPU used from the start of the window to the manager settling.
 	CPU CPUTimes
 	// Settled is false when the manager kept reconciling past the wait;
@@ -92,20 +100,61 @@ func (s *StartupResult) WritesPerToken() float64 { return s.perToken(s.Requests.
 // PerToken is any series' count per token.
 func (s *StartupResult) PerToken(k RequestKey) float64 { return s.perToken(s.Requests[k]) }
 
+// TokenRequestsPerToken counts every org's token-endpoint answers, nonce
+// challenges and failures included.
+func (s *StartupResult) TokenRequestsPerToken() float64 {
+	return s.perToken(float64(s.tokenRequests()))
+}
+
+func (s *StartupResult) tokenRequests() int {
+	total := 0
+	for _, tr := range s.TokenRequests {
+		total += tr.Total
+	}
+	return total
+}
+
+// Challenges are the nonce challenges of every org together.
+func (s *StartupResult) Challenges() int {
+	total := 0
+	for _, n := range s.NonceChallenges {
+		total += n
+	}
+	return total
+}
+
+// TokenRequestsBesideNonce counts the token requests per token that were
+// not answered with a nonce challenge. With the challenges counted apart
+// (at most one per org), it is a target that holds at any N: at N = 40, the
+// org's one challenge alone is 0.025 per token.
+func (s *StartupResult) TokenRequestsBesideNonce() float64 {
+	return s.perToken(float64(s.tokenRequests() - s.Challenges()))
+}
+
 // startupMode says when the resources are applied.
 type startupMode int
 
 const (
 	appliedFirst startupMode = iota
+	// appliedFirstDPoP is appliedFirst with DPoP-bound tokens of apps that
+	// require DPoP.
+	appliedFirstDPoP
 	managerFirst
 )
 
 func (m startupMode) String() string {
-	if m == appliedFirst {
-		return "applied-first"
+	switch m {
+	case appliedFirst:
+		return string(ScenarioAppliedFirst)
+	case appliedFirstDPoP:
+		return string(ScenarioDPoP)
 	}
-	return "manager-running"
+	return string(ScenarioManagerRunning)
 }
+
+// managerStartsFirst says whether the manager runs before the tokens are
+// applied.
+func (m startupMode) managerStartsFirst() bool { return m == managerFirst }
 
 // runStartup runs one issuing scenario.
 func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMode) (*StartupResult, error) {
@@ -141,6 +190,9 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 		}
 	}()
 	namespaces := planNamespaces("bench", cfg.N, orgs, shares)
+	for i := range namespaces {
+		namespaces[i].dpop = mode == appliedFirstDPoP
+	}
 	if err := prepareNamespaces(ctx, c, namespaces); err != nil {
 		return nil, err
 	}
@@ -154,13 +206,13 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 	if err != nil {
 		return nil, err
 	}
-	if mode == appliedFirst {
+	if !mode.managerStartsFirst() {
 		cfg.progress("%s: applying %d tokens in %d namespaces", mode, len(tokens), len(namespaces))
 		if _, err := createAll(ctx, cfg.Clock, c, tokens); err != nil {
 			return nil, err
 		}
 	}
-	tokensBefore := orgTokenRequests(orgs)
+	tokensBefore, noncesBefore := orgTokenRequests(orgs), orgNonceChallenges(orgs)
 
 	// These scenarios measure what a token costs the operator and the API
 	// server, not the pace of an Okta org's budget (the rate-limit scenario
@@ -170,7 +222,7 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 	opts := managerOptions{binary: binary, kubeconfig: kubeconfig, logPath: filepath.Join(dir, "manager.log"),
 		stateNamespace: stateNamespace,
 		extraArgs:      append([]string{fmt.Sprintf("--%s=%d", RateLimitFlag, unpacedPerMinute)}, cfg.ManagerArgs...),
-		clock:          cfg.Clock}
+		memoryLimit:    cfg.MemoryLimit, clock: cfg.Clock}
 	pprofAddr, err := servePprof(ctx, cfg, binary, &opts)
 	if err != nil {
 		return nil, err
@@ -196,8 +248,8 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 		benchMark = counter.snapshot()
 		return nil
 	}
-	switch mode {
-	case appliedFirst:
+	switch {
+	case !mode.managerStartsFirst():
 		if err := openWindow(); err != nil {
 			return nil, err
 		}
@@ -210,7 +262,7 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 		sampler = newCPUSampler(m.cmd.Process.Pid)
 		cfg.progress("%s: manager started", mode)
 		profile = startScenarioProfile(ctx, cfg, mode, pprofAddr)
-	case managerFirst:
+	default:
 		if m, err = startManager(ctx, opts); err != nil {
 			return nil, err
 		}
@@ -240,7 +292,7 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 		return nil, fmt.Errorf("waiting for %d tokens to be Ready: %w; the manager's log: %s", len(tokens), err, m.logPath)
 	}
 	res := &StartupResult{Tokens: len(tokens), Elapsed: done.Sub(start),
-		OrgElapsed: elapsedSince(watch.orgTimes(), start)}
+		OrgElapsed: elapsedSince(watch.orgTimes(), start), DPoP: mode == appliedFirstDPoP}
 	cfg.progress("%s: %d tokens Ready after %.1fs; waiting for the manager to settle", mode, len(tokens), res.Elapsed.Seconds())
 	if err := finishScenarioProfile(cfg, mode, profile); err != nil {
 		return nil, err
@@ -261,22 +313,27 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 	}
 	res.Requests = managerRequests(apiBefore, apiAfter, counter.since(benchMark))
 	res.TokenRequests = orgTokenRequestsSince(orgs, tokensBefore)
+	res.NonceChallenges = orgNonceChallengesSince(orgs, noncesBefore)
 	mem, err := settledMemory(ctx, cfg.Clock, m.cmd.Process.Pid, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	res.PeakRSS, res.SettledRSS = mem.hwm, mem.rss
+	res.PeakRSS, res.SettledRSS, res.SettledAnon = mem.hwm, mem.rss, mem.anon
+	if err := saveHeapProfile(ctx, cfg, pprofAddr, mode.String()); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
 // servePprof has the manager serve pprof on a free port when the run asks
-// for a CPU profile, and returns the port's address: "" when it does not.
+// for a CPU or heap profile, and returns the port's address: "" when it
+// does not.
 func servePprof(ctx context.Context, cfg *Config, binary string, opts *managerOptions) (string, error) {
-	if cfg.CPUProfileDir == "" {
+	if cfg.CPUProfileDir == "" && cfg.HeapProfileDir == "" {
 		return "", nil
 	}
 	if !ManagerHasFlag(ctx, binary, PprofFlag) {
-		return "", fmt.Errorf("a CPU profile needs a manager with --%s", PprofFlag)
+		return "", fmt.Errorf("a profile needs a manager with --%s", PprofFlag)
 	}
 	ports, err := freePorts(1)
 	if err != nil {
@@ -290,7 +347,7 @@ func servePprof(ctx context.Context, cfg *Config, binary string, opts *managerOp
 // startScenarioProfile starts saving the CPU profile of the manager serving
 // pprof at pprofAddr, in the run's profile folder; nil when pprofAddr is "".
 func startScenarioProfile(ctx context.Context, cfg *Config, mode startupMode, pprofAddr string) *cpuProfiler {
-	if pprofAddr == "" {
+	if pprofAddr == "" || cfg.CPUProfileDir == "" {
 		return nil
 	}
 	return startCPUProfile(ctx, cfg.Clock, pprofAddr, filepath.Join(cfg.CPUProfileDir, mode.String()+"-cpu"))
@@ -334,6 +391,25 @@ func orgTokenRequestsSince(orgs []*org, before map[string]TokenRequests) map[str
 	out := make(map[string]TokenRequests, len(orgs))
 	for _, o := range orgs {
 		out[o.name] = o.tokens.snapshot().Sub(before[o.name])
+	}
+	return out
+}
+
+// orgNonceChallenges are the orgs' DPoP nonce challenges so far, by org.
+func orgNonceChallenges(orgs []*org) map[string]int {
+	out := make(map[string]int, len(orgs))
+	for _, o := range orgs {
+		out[o.name] = o.srv.DPoPNonceChallenges()
+	}
+	return out
+}
+
+// orgNonceChallengesSince are the orgs' nonce challenges since before (an
+// orgNonceChallenges), by org.
+func orgNonceChallengesSince(orgs []*org, before map[string]int) map[string]int {
+	out := orgNonceChallenges(orgs)
+	for name := range out {
+		out[name] -= before[name]
 	}
 	return out
 }

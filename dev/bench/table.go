@@ -59,6 +59,17 @@ const (
 	TargetUnlimitedSlowdown = 0.10
 )
 
+// The DPoP scenario's targets, the shape of the integration test
+// TestDPoPNonceOncePerOrg: the operator learns an org's nonce once and
+// sends it up front on every later proof.
+const (
+	// TargetDPoPTokenRequestsPerToken counts the token requests per token
+	// beside the nonce challenges, which are counted apart.
+	TargetDPoPTokenRequestsPerToken = 1.01
+	// TargetDPoPNonceChallenges is per org, for the whole run.
+	TargetDPoPNonceChallenges = 1
+)
+
 // Check is one countable figure against its target (at most Max).
 type Check struct {
 	Name     string
@@ -75,7 +86,7 @@ func (r *Result) Checks() []Check {
 	for _, s := range []struct {
 		label string
 		res   *StartupResult
-	}{{"applied first", r.AppliedFirst}, {"manager running", r.ManagerRunning}} {
+	}{{"applied first", r.AppliedFirst}, {"DPoP", r.DPoP}, {"manager running", r.ManagerRunning}} {
 		if s.res == nil {
 			continue
 		}
@@ -84,6 +95,14 @@ func (r *Result) Checks() []Check {
 			Check{Name: "GETs per token, " + s.label, Got: s.res.GetsPerToken(), Max: TargetGetsPerToken},
 			Check{Name: "writes per token incl. Events, " + s.label, Got: s.res.WritesPerToken(), Max: TargetWritesPerToken},
 		)
+	}
+	if d := r.DPoP; d != nil {
+		out = append(out, Check{Name: "token requests per token beside the nonce challenges, DPoP",
+			Got: d.TokenRequestsBesideNonce(), Max: TargetDPoPTokenRequestsPerToken})
+		for _, name := range sortedKeys(d.NonceChallenges) {
+			out = append(out, Check{Name: "DPoP nonce challenges, " + name, Got: float64(d.NonceChallenges[name]),
+				Max: TargetDPoPNonceChallenges})
+		}
 	}
 	if rot := r.Rotation; rot != nil {
 		out = append(out,
@@ -127,6 +146,11 @@ func Table(r *Result) string {
 		t.group(fmt.Sprintf("%s tokens applied, then the manager started", thousands(s.Tokens)))
 		t.startup(s, "from the manager's start")
 	}
+	if s := r.DPoP; s != nil {
+		t.group(fmt.Sprintf("%s DPoP-bound tokens applied, then the manager started (every app requires DPoP)",
+			thousands(s.Tokens)))
+		t.startup(s, "from the manager's start")
+	}
 	if s := r.ManagerRunning; s != nil {
 		t.group(fmt.Sprintf("manager running while %s tokens are applied", thousands(s.Tokens)))
 		t.startup(s, "from the first create")
@@ -151,6 +175,9 @@ func Table(r *Result) string {
 	}
 	if rl := r.RateLimit; rl != nil {
 		t.rateLimit(rl)
+	}
+	if j := r.TenantJunk; j != nil {
+		t.tenantJunk(j)
 	}
 	return t.b.String()
 }
@@ -185,6 +212,35 @@ func (t *table) rateLimit(r *RateLimitResult) {
 		metWord(r.UnlimitedSlowdown() <= TargetUnlimitedSlowdown))
 }
 
+func (t *table) tenantJunk(j *TenantJunkResult) {
+	limit := "no GOMEMLIMIT"
+	if j.MemoryLimit > 0 {
+		limit = "GOMEMLIMIT " + mib(uint64(j.MemoryLimit))
+	}
+	t.group(fmt.Sprintf("tenant junk: %d Secrets of %s labelled as the operator's, %d resources of %s at the CRD's caps "+
+		"(%s of templated data in each token Secret), beside %s tokens; %s", j.JunkSecrets, mib(uint64(j.JunkSecretBytes)),
+		j.BigTokens, kib(j.BigTokenBytes), kib(j.BigSecretDataBytes), thousands(j.Tokens), limit))
+	target, under := "—", func(uint64) string { return "" }
+	if j.MemoryLimit > 0 {
+		target = "< " + mib(uint64(j.MemoryLimit)) + " (the limit)"
+		under = func(b uint64) string { return metWord(b < uint64(j.MemoryLimit)) }
+	}
+	ready := make([]string, 0, len(j.Phases))
+	allReady := true
+	for _, p := range j.Phases {
+		t.row("manager RSS, peak / settled (anonymous): "+p.Name,
+			fmt.Sprintf("%s / %s (%s)", mib(p.PeakRSS), mib(p.SettledRSS), mib(p.SettledAnon)), target, under(p.PeakRSS))
+		ready = append(ready, thousands(p.Ready))
+		allReady = allReady && p.Ready == j.Tokens
+		if !p.Settled {
+			t.row("settled: "+p.Name, "no: still reconciling a minute after; read then", "yes", metWord(false))
+		}
+	}
+	t.row("ordinary tokens Ready at each reading", fmt.Sprintf("%s of %s", strings.Join(ready, " / "), thousands(j.Tokens)), "all",
+		metWord(allReady))
+	t.row("big resources Ready", fmt.Sprintf("%d of %d", j.BigReady, j.BigTokens), "—", "")
+}
+
 func (t *table) startup(s *StartupResult, from string) {
 	t.row("time to all Ready, "+from, fmt.Sprintf("%.1f s (%.0f tokens/s)", s.Elapsed.Seconds(), s.TokensPerSecond()),
 		fmt.Sprintf("≥ %d tokens/s", TargetTokensPerSecond), metWord(s.TokensPerSecond() >= TargetTokensPerSecond))
@@ -208,9 +264,24 @@ func (t *table) startup(s *StartupResult, from string) {
 		if len(s.TokenRequests) > 1 {
 			figure += ", " + name
 		}
-		t.row(figure, fmt.Sprintf("%.2f (429s: %d, other failures: %d)", s.perToken(float64(tr.Total)), tr.RateLimited, tr.Failed), "1", "")
+		if !s.DPoP {
+			t.row(figure, fmt.Sprintf("%.2f (429s: %d, other failures: %d)", s.perToken(float64(tr.Total)), tr.RateLimited, tr.Failed), "1", "")
+			continue
+		}
+		challenges := s.NonceChallenges[name]
+		t.row(figure, fmt.Sprintf("%.3f (%d: %d answered with a nonce challenge, %d beside them; 429s: %d, other failures: %d)",
+			s.perToken(float64(tr.Total)), tr.Total, challenges, tr.Total-challenges, tr.RateLimited, tr.Failed-challenges),
+			fmt.Sprintf("≤ %.2f beside the challenges", TargetDPoPTokenRequestsPerToken),
+			metWord(s.perToken(float64(tr.Total-challenges)) <= TargetDPoPTokenRequestsPerToken))
+		t.row("DPoP nonce challenges (use_dpop_nonce answers)"+strings.TrimPrefix(figure, "token requests per token"),
+			fmt.Sprint(challenges), fmt.Sprintf("≤ %d per org", TargetDPoPNonceChallenges),
+			metWord(challenges <= TargetDPoPNonceChallenges))
 	}
-	t.row("manager RSS, peak / settled", mib(s.PeakRSS)+" / "+mib(s.SettledRSS), "≤ "+mib(TargetRSS), metWord(s.PeakRSS <= TargetRSS))
+	rss := mib(s.PeakRSS) + " / " + mib(s.SettledRSS)
+	if s.SettledAnon > 0 {
+		rss += " (anonymous " + mib(s.SettledAnon) + ")"
+	}
+	t.row("manager RSS, peak / settled", rss, "≤ "+mib(TargetRSS), metWord(s.PeakRSS <= TargetRSS))
 	t.row("CPU: manager / kube-apiserver / etcd / benchmark and dev server",
 		fmt.Sprintf("%.1f / %.1f / %.1f / %.1f s", s.CPU.Manager.Seconds(), s.CPU.APIServer.Seconds(), s.CPU.Etcd.Seconds(),
 			s.CPU.Benchmark.Seconds()), "—", "")

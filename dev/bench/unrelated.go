@@ -96,7 +96,7 @@ func runUnrelated(ctx context.Context, cfg *Config, binary string) (*UnrelatedRe
 	}
 	m, err := startManager(ctx, managerOptions{binary: binary, kubeconfig: kubeconfig,
 		logPath: filepath.Join(dir, "manager.log"), stateNamespace: stateNamespace, extraArgs: cfg.ManagerArgs,
-		clock: cfg.Clock})
+		memoryLimit: cfg.MemoryLimit, clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}

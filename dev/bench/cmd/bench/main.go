@@ -19,13 +19,17 @@ limitations under the License.
 // rotation and in an idle hour, and the manager's memory, each beside the
 // target of issue 9; and, with two orgs side by side, one of them
 // rate-limited, the 429s, the time against the limit and the other org's
-// pace, beside the targets of issue 13. `make bench` runs it; see
+// pace, beside the targets of issue 13; what DPoP's nonce costs; and the
+// manager's memory beside what tenants can make big. The manager runs with
+// GOMEMLIMIT=134217728 (128 MiB, its Deployment's limit) unless
+// -memory-limit says otherwise. `make bench` runs it; see
 // docs/performance.md.
 //
 //	make bench                      # N = 1000
 //	BENCH_N=10000 make bench
 //	go run ./dev/bench/cmd/bench -n 50 -unrelated 1000 -scenarios rotation,applied-first
 //	go run ./dev/bench/cmd/bench -n 80 -scenarios rate-limit -rate-limit 120 -other-apps 100 -window-left 15s
+//	go run ./dev/bench/cmd/bench -n 1000 -scenarios dpop,tenant-junk -memory-limit 0
 package main
 
 import (
@@ -70,6 +74,12 @@ func main() {
 				"(go tool pprof -top DIR/applied-first-cpu-*.pprof).")
 		windowLeft = flag.Duration("window-left", 0,
 			"How long the limited org's rate-limit window has left at the apply (default: wherever it falls).")
+		memoryLimit = flag.Int64("memory-limit", envInt64("BENCH_MEMORY_LIMIT", bench.DefaultMemoryLimit),
+			"The manager's GOMEMLIMIT in bytes, as a Pod's memory limit gives it (the manager takes 90%); "+
+				"0 for none ($BENCH_MEMORY_LIMIT).")
+		heapProfile = flag.String("heapprofile", "",
+			"A folder for the manager's heap profile once each issuing scenario and tenant-junk has settled "+
+				"(go tool pprof -sample_index=inuse_space -top DIR/applied-first-heap.pprof).")
 	)
 	flag.Parse()
 	// controller-runtime's global logger (envtest, the in-process
@@ -83,7 +93,11 @@ func main() {
 		N: *n, Unrelated: *unrelated, RotationTokens: *rotating, SignInTokens: *signedIn,
 		ManagerBinary: *binary, WorkDir: *workDir, Progress: os.Stderr,
 		RateLimitPerMinute: *rateLimit, RateLimitOtherApps: *otherApps, RateLimitWindowLeft: *windowLeft,
-		CPUProfileDir: *cpuProfile, Clock: clk,
+		CPUProfileDir: *cpuProfile, HeapProfileDir: *heapProfile, Clock: clk,
+		MemoryLimit: *memoryLimit,
+	}
+	if *memoryLimit == 0 {
+		cfg.MemoryLimit = -1
 	}
 	if *args != "" {
 		cfg.ManagerArgs = strings.Fields(*args)
@@ -96,8 +110,8 @@ func main() {
 	started := clk.Now()
 	res, err := bench.Run(ctx, cfg)
 	if res != nil {
-		fmt.Printf("### okta-token-operator benchmark: %s, %s, %s\n\n",
-			describe(cfg, res), clk.Now().UTC().Format("2006-01-02"), tree())
+		fmt.Printf("### okta-token-operator benchmark: %s, %s, %s, %s\n\n",
+			describe(cfg, res), memoryLimitText(res.MemoryLimit), clk.Now().UTC().Format("2006-01-02"), tree())
 		fmt.Print(bench.Table(res))
 		fmt.Printf("\nWall time %s.\n", clk.Since(started).Round(time.Second))
 	}
@@ -112,7 +126,8 @@ func main() {
 
 // describe names the run's size: N when a scenario issued N tokens.
 func describe(cfg bench.Config, res *bench.Result) string {
-	if res.AppliedFirst == nil && res.ManagerRunning == nil && res.RateLimit == nil {
+	if res.AppliedFirst == nil && res.DPoP == nil && res.ManagerRunning == nil && res.RateLimit == nil &&
+		res.TenantJunk == nil {
 		names := make([]string, 0, len(cfg.Scenarios))
 		for _, s := range cfg.Scenarios {
 			names = append(names, string(s))
@@ -128,6 +143,22 @@ func envInt(name string, def int) int {
 		return def
 	}
 	return v
+}
+
+func envInt64(name string, def int64) int64 {
+	v, err := strconv.ParseInt(os.Getenv(name), 10, 64)
+	if err != nil {
+		return def
+	}
+	return v
+}
+
+// memoryLimitText says what GOMEMLIMIT the manager ran with.
+func memoryLimitText(limit int64) string {
+	if limit <= 0 {
+		return "manager without GOMEMLIMIT"
+	}
+	return fmt.Sprintf("manager GOMEMLIMIT=%d (%d MiB)", limit, limit>>20)
 }
 
 func scenarioNames() string {
