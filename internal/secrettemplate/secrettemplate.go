@@ -32,6 +32,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"text/template"
@@ -41,7 +42,10 @@ import (
 // Fields are the names a template may use.
 var Fields = []string{"accessToken", "tokenType", "expiry", "scope"}
 
-// maxRendered bounds what one template may produce.
+// maxRendered bounds what the templates may produce, one and all
+// together: the CRD caps the templates' size, not what they render (a
+// template that names the access token a thousand times is 16 KiB), and the
+// token Secret is written and cached by the manager.
 const maxRendered = 64 << 10
 
 // Values are the token's fields, by their template names.
@@ -117,17 +121,25 @@ func clip(s string) string {
 func Render(templates map[string]string, v Values) (map[string][]byte, error) {
 	out := make(map[string][]byte, len(templates))
 	var errs []error
-	for key, text := range templates {
-		t, err := Check(key, text)
+	total := 0
+	keys := slices.Sorted(maps.Keys(templates))
+	for _, key := range keys {
+		t, err := Check(key, templates[key])
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		w := &limitedBuffer{max: maxRendered}
+		w := &limitedBuffer{max: maxRendered - total}
 		if err := t.Execute(w, v.asMap()); err != nil {
+			if w.full {
+				errs = append(errs, fmt.Errorf("secretTemplate.data renders to more than %d KiB with secretTemplate.data[%s] "+
+					"(all keys together, with this token): name the token's fields fewer times", maxRendered>>10, key))
+				continue
+			}
 			errs = append(errs, fmt.Errorf("secretTemplate.data[%s] cannot be rendered", key))
 			continue
 		}
+		total += w.Len()
 		out[key] = w.Bytes()
 	}
 	return out, errors.Join(errs...)
@@ -136,10 +148,13 @@ func Render(templates map[string]string, v Values) (map[string][]byte, error) {
 type limitedBuffer struct {
 	bytes.Buffer
 	max int
+	// full: a write went past max.
+	full bool
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if b.Len()+len(p) > b.max {
+		b.full = true
 		return 0, errors.New("too long")
 	}
 	return b.Buffer.Write(p)

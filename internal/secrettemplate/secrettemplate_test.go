@@ -17,6 +17,7 @@ limitations under the License.
 package secrettemplate
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -91,5 +92,35 @@ func TestRenderIsBounded(t *testing.T) {
 	long := Values{AccessToken: strings.Repeat("a", 40<<10)}
 	if _, err := Render(map[string]string{"k": "{{ .accessToken }}{{ .accessToken }}"}, long); err == nil {
 		t.Fatal("a rendering past the bound was written")
+	}
+}
+
+// TestRenderIsBoundedTogether: the templates fit the CRD's 16 KiB, but
+// sixteen keys each naming a 1 KiB access token a few times render to
+// more than 64 KiB together. The keys that fit are rendered; the rest are
+// refused with a message that names the first key past the bound and no
+// value.
+func TestRenderIsBoundedTogether(t *testing.T) {
+	jwt := Values{AccessToken: strings.Repeat("j", 1<<10)}
+	templates := map[string]string{}
+	for i := range 16 {
+		templates[fmt.Sprintf("k%02d", i)] = strings.Repeat("{{ .accessToken }}", 5)
+	}
+	out, err := Render(templates, jwt)
+	if err == nil {
+		t.Fatal("80 KiB rendered without an error")
+	}
+	if !strings.Contains(err.Error(), "secretTemplate.data renders to more than 64 KiB with secretTemplate.data[k12]") {
+		t.Errorf("error %q does not name the first key past the bound", err)
+	}
+	if strings.Contains(err.Error(), "jjjj") {
+		t.Error("the error quotes the token")
+	}
+	total := 0
+	for _, v := range out {
+		total += len(v)
+	}
+	if len(out) != 12 || total > 64<<10 {
+		t.Errorf("%d keys, %d bytes rendered; want the 12 that fit in 64 KiB", len(out), total)
 	}
 }
