@@ -36,7 +36,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
-	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
@@ -154,7 +153,6 @@ func (run *reconcileRun) deleteState(ctx context.Context) (outcome, error) {
 // it go. The token Secret goes with its owner through garbage collection.
 func (run *reconcileRun) releaseResource(ctx context.Context) (outcome, error) {
 	run.r.mem.forget(run.key)
-	metrics.Forget(run.obj.Namespace, run.obj.Name)
 	run.r.forgetOrg(run.r.mem.orgs.release(run.key))
 	if err := run.patchFinalizers(ctx, func(o *v1.OktaScopedToken) bool { return controllerutil.RemoveFinalizer(o, v1.Finalizer) }); err != nil {
 		return outcome{}, client.IgnoreNotFound(err)

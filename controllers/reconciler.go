@@ -50,7 +50,6 @@ import (
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 	"github.com/okta-token-operator/okta-token-operator/internal/budget"
 	"github.com/okta-token-operator/okta-token-operator/internal/creds"
-	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
 	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
@@ -114,7 +113,6 @@ func (r *OktaScopedTokenReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	obj := &v1.OktaScopedToken{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			metrics.Forget(req.Namespace, req.Name)
 			r.mem.forget(req.NamespacedName)
 			r.forgetOrg(r.mem.orgs.release(req.NamespacedName))
 			// The org is not known here; a reservation left behind is
@@ -228,7 +226,6 @@ func (run *reconcileRun) run(ctx context.Context, steps []step) (ctrl.Result, er
 		if patchErr := run.patchStatus(ctx); patchErr != nil {
 			err = errors.Join(err, patchErr)
 		}
-		metrics.Observe(run.obj)
 	}
 	return sum.result, err
 }

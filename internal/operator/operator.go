@@ -49,6 +49,7 @@ import (
 	"github.com/okta-token-operator/okta-token-operator/controllers"
 	"github.com/okta-token-operator/okta-token-operator/internal/callback"
 	"github.com/okta-token-operator/okta-token-operator/internal/creds"
+	"github.com/okta-token-operator/okta-token-operator/internal/metrics"
 )
 
 func init() {
@@ -151,6 +152,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
 	tokens = mgr.GetCache()
+	metrics.SetTokenSource(mgr.GetCache())
 	clients, err := newOktaClients(&o)
 	if err != nil {
 		return nil, err
