@@ -124,6 +124,7 @@ func (r *OktaScopedTokenReconciler) worthAPass() predicate.Predicate {
 	return predicate.Funcs{
 		UpdateFunc: func(e event.UpdateEvent) bool {
 			o, n := e.ObjectOld, e.ObjectNew
+			r.mem.cacheCaughtUp(n)
 			if r.mem.writes.ownEvent(kindToken, n) {
 				return false
 			}
