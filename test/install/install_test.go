@@ -301,8 +301,10 @@ func (in *installation) serviceAccountConfig(t *testing.T) *rest.Config {
 	if want := "system:serviceaccount:" + in.namespace + ":" + in.serviceAccount; review.Status.UserInfo.Username != want {
 		t.Fatalf("the ServiceAccount's configuration authenticates as %q, want %q", review.Status.UserInfo.Username, want)
 	}
-	if _, err := sa.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
-		t.Fatalf("the ServiceAccount may list namespaces (err %v): the test would not prove the manifests' RBAC", err)
+	// Something no manifest of the project grants (the operator lists
+	// namespaces, for ClusterOktaScopedTokens, but never nodes).
+	if _, err := sa.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("the ServiceAccount may list nodes (err %v): the test would not prove the manifests' RBAC", err)
 	}
 	return cfg
 }
@@ -327,6 +329,19 @@ func managerArgs(t *testing.T, d *appsv1.Deployment) ([]string, map[string]strin
 			vars[e.Name] = expand(e.Value, vars)
 		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace":
 			vars[e.Name] = d.Namespace
+		case e.Name == "GOMEMLIMIT" && e.ValueFrom.ResourceFieldRef != nil &&
+			e.ValueFrom.ResourceFieldRef.Resource == "limits.memory":
+			// Resolved as the kubelet does (bytes), and checked, but not
+			// passed on: the managers run in this test's process, whose
+			// memory is the whole test's, not one manager's.
+			limit, ok := c.Resources.Limits[corev1.ResourceMemory]
+			if !ok || e.ValueFrom.ResourceFieldRef.ContainerName != c.Name {
+				t.Fatalf("GOMEMLIMIT comes from the memory limit of container %q, and the manager has none",
+					e.ValueFrom.ResourceFieldRef.ContainerName)
+			}
+			if limit.Value() <= 0 {
+				t.Fatalf("the manager's memory limit %s is not a number of bytes", limit.String())
+			}
 		default:
 			t.Fatalf("the manager's variable %s comes from %+v, which this test cannot resolve", e.Name, e.ValueFrom)
 		}
