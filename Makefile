@@ -172,7 +172,9 @@ deploy: manifests kustomize ## Deploy the operator to the cluster in ~/.kube/con
 	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" apply -f -
 
 .PHONY: undeploy
-undeploy: kustomize ## Undeploy the operator. Call with ignore-not-found=true to ignore missing resources.
+undeploy: kustomize ## Undeploy the operator: delete every token first (its finalizer revokes the grant while the operator runs), then the operator and the CRDs. ignore-not-found=true ignores missing resources.
+	-"$(KUBECTL)" delete clusteroktascopedtokens.oktatoken.dev --all --wait --timeout=2m
+	-"$(KUBECTL)" delete oktascopedtokens.oktatoken.dev --all-namespaces --all --wait --timeout=2m
 	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
 
 ##@ Dependencies

@@ -77,7 +77,7 @@ GO
   done
   for b in kube-apiserver kubectl; do
     if [[ ! -x "${OUT}/${b}" ]]; then
-      log "building ${b} ${KUBE_VERSION}${b/#kube-apiserver/ (about 5 minutes on 2 cores)}"
+      log "building ${b} ${KUBE_VERSION}${b/#kube-apiserver/ (the control plane takes about 6 minutes on 2 cores)}"
       go build -trimpath -ldflags "${ld}" -o "${OUT}/${b}.tmp" "k8s.io/kubernetes/cmd/${b}"
       mv "${OUT}/${b}.tmp" "${OUT}/${b}"
     fi

@@ -77,7 +77,7 @@ func Load(ctx context.Context, reader client.Reader, obj *v1.OktaScopedToken, p 
 		if ref == nil {
 			return Credentials{}, &Error{Reason: v1.ReasonInvalidSpec, Message: "privateKeyRef is required for grantType ClientCredentials"}
 		}
-		data, version, err := read(ctx, reader, obj.Namespace, ref.SecretKeyReference, p)
+		data, version, err := read(ctx, reader, obj.Namespace, ref.SecretKeyReference, p, true)
 		if err != nil {
 			return Credentials{}, err
 		}
@@ -94,7 +94,7 @@ func Load(ctx context.Context, reader client.Reader, obj *v1.OktaScopedToken, p 
 		if ref == nil {
 			return Credentials{}, &Error{Reason: v1.ReasonInvalidSpec, Message: "clientSecretRef is required for grantType AuthorizationCode"}
 		}
-		data, version, err := read(ctx, reader, obj.Namespace, *ref, p)
+		data, version, err := read(ctx, reader, obj.Namespace, *ref, p, false)
 		if err != nil {
 			return Credentials{}, err
 		}
@@ -107,7 +107,10 @@ func Load(ctx context.Context, reader client.Reader, obj *v1.OktaScopedToken, p 
 // the operator never reads, a missing label — gets the same message, which
 // names only what the spec says: a person who may write OktaScopedTokens
 // but not read Secrets learns nothing about the namespace's Secrets from it.
-func read(ctx context.Context, reader client.Reader, namespace string, ref v1.SecretKeyReference, p Policy) ([]byte, string, error) {
+// read reads one Secret key; pem says it should hold a PEM private key
+// (privateKeyRef), for the hint on how to create it.
+func read(ctx context.Context, reader client.Reader, namespace string, ref v1.SecretKeyReference, p Policy,
+	pem bool) ([]byte, string, error) {
 	var s corev1.Secret
 	err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, &s)
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -124,8 +127,13 @@ func read(ctx context.Context, reader client.Reader, namespace string, ref v1.Se
 		if p.RequireLabel {
 			msg += "; this operator reads only Secrets labelled " + v1.LabelAllowReference + "=true"
 		}
-		msg += fmt.Sprintf("; to create it: kubectl -n %s create secret generic %s --from-literal=%s=...",
-			namespace, ref.Name, ref.Key)
+		// A private key is a PEM file: --from-literal would take the
+		// file's name, not the key.
+		how := "--from-literal=" + ref.Key + "=..."
+		if pem {
+			how = "--from-file=" + ref.Key + "=key.pem"
+		}
+		msg += fmt.Sprintf("; to create it: kubectl -n %s create secret generic %s %s", namespace, ref.Name, how)
 		return nil, "", &Error{Reason: v1.ReasonSecretNotUsable, Message: msg}
 	}
 	return data, s.ResourceVersion, nil

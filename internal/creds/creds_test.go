@@ -125,7 +125,11 @@ func TestLoadRefusesWithOneMessage(t *testing.T) {
 	for _, grant := range []struct {
 		name string
 		obj  func() *v1.OktaScopedToken
-	}{{"AuthorizationCode", webToken}, {"ClientCredentials", serviceToken}} {
+		// how is the hint's way to create the Secret: a PEM key from its
+		// file, a client secret as a literal.
+		how string
+	}{{"AuthorizationCode", webToken, "--from-literal=" + secretKey + "=..."},
+		{"ClientCredentials", serviceToken, "--from-file=" + secretKey + "=key.pem"}} {
 		t.Run(grant.name, func(t *testing.T) {
 			// The message of a Secret that does not exist at all: every
 			// other refusal must read the same, byte for byte.
@@ -135,7 +139,7 @@ func TestLoadRefusesWithOneMessage(t *testing.T) {
 				t.Fatalf("no Secret: %T %v, want *Error", missing, missing)
 			}
 			for _, s := range []string{namespace + "/" + secretName, `"` + secretKey + `"`,
-				"kubectl -n " + namespace + " create secret generic " + secretName + " --from-literal=" + secretKey + "=..."} {
+				"kubectl -n " + namespace + " create secret generic " + secretName + " " + grant.how} {
 				if !strings.Contains(want.Message, s) {
 					t.Errorf("the message %q does not name %s", want.Message, s)
 				}
