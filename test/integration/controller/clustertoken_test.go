@@ -214,7 +214,7 @@ func TestClusterTokenFansOut(t *testing.T) {
 	}).Should(Succeed())
 	remember(copyIn(g, cf.b))
 	cf.settle()
-	g.Expect(cf.srv.TokenRequests()-requests).To(Equal(1))
+	g.Expect(cf.srv.TokenRequests() - requests).To(Equal(1))
 	writes := cf.copyWrites(mark, cf.b, cf.c)
 	g.Expect(writes).To(HaveLen(2), "one write per copy: %v", writes)
 	g.Expect(cf.copyWrites(mark, cf.d)).To(BeEmpty(), "the conflicting Secret is never written")
@@ -253,7 +253,6 @@ func clusterCondition(c *v1.ClusterOktaScopedToken, t string) metav1.Condition {
 func readyCondition2(c *v1.ClusterOktaScopedToken) metav1.Condition {
 	return clusterCondition(c, v1.ConditionReady)
 }
-
 
 // TestClusterTokenSignInTemplatesAndRestarts: a web app's cluster token is
 // signed in once through the link in the cluster token's status (the
