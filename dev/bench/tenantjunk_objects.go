@@ -50,9 +50,9 @@ const (
 	capRestartTargets          = 16
 	maxSubdomain               = 253 // a DNS-1123 subdomain: a name's or a key prefix's most
 	maxLabelName               = 63  // a label's name part and its value
-	// maxRenderedKey stays under what the operator renders for one
-	// template (64 KiB, internal/secrettemplate), so the templates render.
-	maxRenderedKey = 60 << 10
+	// maxRenderedTotal stays under what the operator renders for all the
+	// templates together (64 KiB, internal/secrettemplate), so they render.
+	maxRenderedTotal = 60 << 10
 )
 
 // accessTokenAction is the template action the big resources repeat.
@@ -126,7 +126,13 @@ func bigToken(t *v1.OktaScopedToken, i, accessTokenLen int) {
 		tmpl.Annotations[key] = filler(tag, capTemplateAnnotationBytes/capTemplateAnnotations-len(key))
 	}
 	perTemplate := capTemplateDataBytes / capTemplateData
-	copies := min(perTemplate/len(accessTokenAction), maxRenderedKey/max(accessTokenLen, 1))
+	// Each key renders its copies of the token and the filler that pads
+	// its template to perTemplate; all keys together within
+	// maxRenderedTotal.
+	copies := perTemplate / len(accessTokenAction)
+	if grow := accessTokenLen - len(accessTokenAction); grow > 0 {
+		copies = min(copies, max(maxRenderedTotal/capTemplateData-perTemplate, 0)/grow)
+	}
 	for d := range capTemplateData {
 		key := filler(fmt.Sprintf("k%02d-", d), maxSubdomain)
 		text := strings.Repeat(accessTokenAction, copies)

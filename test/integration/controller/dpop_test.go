@@ -101,8 +101,9 @@ func TestDPoPServiceAppTokenRotates(t *testing.T) {
 
 	f.setTime(first.Status.RenewalTime.Time)
 	g.Eventually(func(g Gomega) { g.Expect(f.accessToken(g)).NotTo(Equal(firstToken)) }).Should(Succeed())
-	cur := waitForReady(t, obj)
-	g.Expect(cur.Status.Rotations).To(BeEquivalentTo(first.Status.Rotations + 1))
+	// The Secret is written before the status: wait for the status too.
+	g.Eventually(func(g Gomega) int64 { return get(g, obj).Status.Rotations }).Should(BeEquivalentTo(first.Status.Rotations + 1))
+	waitForReady(t, obj)
 	s = tokenSecret(g, f.ns, obj.TokenSecretName())
 	g.Expect(dpopKeyOf(g, s).Thumbprint).NotTo(Equal(firstKey.Thumbprint), "each ClientCredentials token has a key of its own")
 	g.Expect(f.srv.DPoPNonceChallenges()).To(Equal(1), "the nonce is sent up front: no second challenge")
