@@ -55,16 +55,20 @@ const (
 	// make big: Secrets labelled as the operator's, and resources at the
 	// CRD's caps, while N tokens are served.
 	ScenarioTenantJunk Scenario = "tenant-junk"
+	// ScenarioClusterFanout: one ClusterOktaScopedToken copied into
+	// Config.ClusterNamespaces namespaces by a manager in cluster mode,
+	// created, rotated, and passed over with nothing changed.
+	ScenarioClusterFanout Scenario = "cluster-fanout"
 )
 
 // AllScenarios are every scenario, in run order.
 var AllScenarios = []Scenario{ScenarioRotation, ScenarioAppliedFirst, ScenarioDPoP, ScenarioManagerRunning,
-	ScenarioUnrelated, ScenarioRateLimit, ScenarioTenantJunk}
+	ScenarioUnrelated, ScenarioRateLimit, ScenarioTenantJunk, ScenarioClusterFanout}
 
 // managerScenarios are the scenarios that run the manager binary, in run
 // order.
 var managerScenarios = []Scenario{ScenarioAppliedFirst, ScenarioDPoP, ScenarioManagerRunning, ScenarioUnrelated,
-	ScenarioRateLimit, ScenarioTenantJunk}
+	ScenarioRateLimit, ScenarioTenantJunk, ScenarioClusterFanout}
 
 // DefaultMemoryLimit is the manager's GOMEMLIMIT unless Config.MemoryLimit
 // says otherwise: the memory limit config/manager and the chart give its
@@ -83,6 +87,9 @@ type Config struct {
 	// SignInTokens is the number of AuthorizationCode tokens per org in
 	// the rotation scenario; default 3.
 	SignInTokens int
+	// ClusterNamespaces is the number of namespaces the cluster-fanout
+	// scenario's ClusterOktaScopedToken selects; default 500.
+	ClusterNamespaces int
 	// Orgs are the Okta orgs the N tokens are spread over; default one,
 	// limited far above the load.
 	Orgs []OrgConfig
@@ -152,6 +159,9 @@ func (c *Config) defaults() error {
 	if c.SignInTokens == 0 {
 		c.SignInTokens = 3
 	}
+	if c.ClusterNamespaces == 0 {
+		c.ClusterNamespaces = 500
+	}
 	if c.RateLimitPerMinute == 0 {
 		c.RateLimitPerMinute = DefaultRateLimitPerMinute
 	}
@@ -159,7 +169,7 @@ func (c *Config) defaults() error {
 		c.MemoryLimit = DefaultMemoryLimit
 	}
 	if c.N < 0 || c.Unrelated < 0 || c.RotationTokens < 0 || c.SignInTokens < 0 || c.RateLimitPerMinute < 0 ||
-		c.RateLimitOtherApps < 0 {
+		c.RateLimitOtherApps < 0 || c.ClusterNamespaces < 0 {
 		return errors.New("counts must not be negative")
 	}
 	if c.RateLimitOtherApps >= c.RateLimitPerMinute {
@@ -214,6 +224,7 @@ type Result struct {
 	Unrelated      *UnrelatedResult
 	RateLimit      *RateLimitResult
 	TenantJunk     *TenantJunkResult
+	ClusterFanout  *ClusterFanoutResult
 	// WorkDir holds the logs of the run (kept when Run failed).
 	WorkDir string
 }
@@ -221,7 +232,7 @@ type Result struct {
 // HasFigures says whether any scenario finished.
 func (r *Result) HasFigures() bool {
 	return r.AppliedFirst != nil || r.DPoP != nil || r.ManagerRunning != nil || r.Rotation != nil ||
-		r.Unrelated != nil || r.RateLimit != nil || r.TenantJunk != nil
+		r.Unrelated != nil || r.RateLimit != nil || r.TenantJunk != nil || r.ClusterFanout != nil
 }
 
 // Run runs the scenarios. On error, the result holds what was measured
@@ -308,6 +319,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			res.RateLimit, err = runRateLimit(ctx, &cfg, path)
 		case ScenarioTenantJunk:
 			res.TenantJunk, err = runTenantJunk(ctx, &cfg, path)
+		case ScenarioClusterFanout:
+			res.ClusterFanout, err = runClusterFanout(ctx, &cfg, path)
 		}
 		if err != nil {
 			return res, fmt.Errorf("%s scenario: %w", s, err)

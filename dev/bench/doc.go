@@ -23,8 +23,11 @@ limitations under the License.
 // another org's tokens slow down beside it (ratelimit.go); what DPoP's
 // nonce costs when every app requires DPoP (the dpop scenario); and the
 // manager's memory beside what tenants can make big: Secrets labelled as
-// the operator's and resources at the CRD's caps (tenantjunk.go). The
-// manager runs under a GOMEMLIMIT, its Deployment's 128 MiB by default.
+// the operator's and resources at the CRD's caps (tenantjunk.go); and one
+// ClusterOktaScopedToken copied into many namespaces: the time to every
+// copy, its token requests and its writes per copy, created, rotated and
+// with nothing changed (clusterfanout.go). The manager runs under a
+// GOMEMLIMIT, its Deployment's 128 MiB by default.
 //
 // It drives only the project's stable surfaces, so it measures whatever
 // reconciler is in the tree: the manager binary (built from ./cmd and run as
@@ -36,8 +39,9 @@ limitations under the License.
 // Every figure issue 9's targets are set on comes from a counter, not a
 // stopwatch: the manager's controller_runtime_reconcile_total, the API
 // server's apiserver_request_total (minus its own loopback requests and
-// the benchmark's, which are counted client-side), and the writes the
-// in-process operator sends. Those are returned in Result so a test can
+// the benchmark's, which are counted client-side), split by namespace
+// where a scenario needs it by a counting proxy in front of the API server
+// (apiproxy.go), and the writes the in-process operator sends. Those are returned in Result so a test can
 // assert them; timings and memory are printed only, since they depend on
 // how busy the machine is.
 //

@@ -23,7 +23,6 @@ package bench
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -31,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,9 +41,13 @@ import (
 	"github.com/okta-token-operator/okta-token-operator/dev/testenv"
 )
 
-// tokenController is the OktaScopedToken controller's name in
-// controller-runtime's metrics and logs.
-const tokenController = "oktascopedtoken"
+// tokenController and clusterController are the OktaScopedToken and
+// ClusterOktaScopedToken controllers' names in controller-runtime's metrics
+// and logs.
+const (
+	tokenController   = "oktascopedtoken"
+	clusterController = "clusteroktascopedtoken"
+)
 
 // The labels that name the controller in controller-runtime's metrics:
 // controller on its own, name on the work queue's.
@@ -85,8 +89,11 @@ type managerProcess struct {
 	metricsURL string
 	logPath    string
 	logFile    *os.File
-	// workersStarted is closed when the OktaScopedToken controller logs
-	// "Starting workers": its caches have synced.
+	// controllers are those whose workers, queues and reconciles the
+	// waits follow (managerOptions.controllers).
+	controllers []string
+	// workersStarted is closed when each of controllers has logged
+	// "Starting workers": their caches have synced.
 	workersStarted chan struct{}
 	done           chan struct{}
 	waitErr        error
@@ -107,6 +114,9 @@ type managerOptions struct {
 	memoryLimit int64
 	// clock is the run's Config.Clock, which times the process.
 	clock clock.Clock
+	// controllers are the controllers the waits follow; default the
+	// OktaScopedToken controller alone.
+	controllers []string
 }
 
 // managerArgs are the flags for a manager talking to an http:// dev server
@@ -177,7 +187,10 @@ func startManager(ctx context.Context, o managerOptions) (*managerProcess, error
 	cmd.Stdout = logFile
 	m := &managerProcess{
 		cmd: cmd, metricsURL: "http://" + metricsAddr + "/metrics", logPath: o.logPath, logFile: logFile,
-		workersStarted: make(chan struct{}), done: make(chan struct{}), clock: o.clock,
+		workersStarted: make(chan struct{}), done: make(chan struct{}), clock: o.clock, controllers: o.controllers,
+	}
+	if len(m.controllers) == 0 {
+		m.controllers = []string{tokenController}
 	}
 	m.started = m.clock.Now()
 	if err := cmd.Start(); err != nil {
@@ -213,24 +226,33 @@ func managerEnv(environ []string, limit int64) []string {
 }
 
 // scanLog copies the manager's log to its file and watches for the
-// controller starting its workers.
+// controllers starting their workers.
 func (m *managerProcess) scanLog(r io.Reader) {
 	defer m.scanned.Done()
 	w := bufio.NewWriter(m.logFile)
 	defer func() { _ = w.Flush() }()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
-	signalled := false
+	waiting := slices.Clone(m.controllers)
 	for sc.Scan() {
 		line := sc.Text()
 		_, _ = w.WriteString(line + "\n")
-		if !signalled && strings.Contains(line, "Starting workers") && strings.Contains(line, tokenController) {
-			signalled = true
+		if len(waiting) == 0 || !strings.Contains(line, "Starting workers") {
+			continue
+		}
+		waiting = slices.DeleteFunc(waiting, func(name string) bool { return logsController(line, name) })
+		if len(waiting) == 0 {
 			close(m.workersStarted)
 			_ = w.Flush()
 		}
 	}
 	_, _ = io.Copy(w, r)
+}
+
+// logsController says whether a log line of controller-runtime's names the
+// controller: "oktascopedtoken" is also part of "clusteroktascopedtoken".
+func logsController(line, name string) bool {
+	return strings.Contains(line, `"controller":"`+name+`"`) || strings.Contains(line, `"controller": "`+name+`"`)
 }
 
 // failure describes a manager that stopped on its own.
@@ -275,11 +297,15 @@ func (m *managerProcess) stop() {
 	_ = m.logFile.Close()
 }
 
-// managerMetrics is one scrape of the manager's own metrics.
+// managerMetrics is one scrape of the manager's own metrics, the
+// process's controllers together.
 type managerMetrics struct {
 	reconciles    float64
 	activeWorkers float64
 	queueDepth    float64
+	// tokenReconciles and clusterReconciles are the two controllers'
+	// reconciles apart (0 for one the process does not follow).
+	tokenReconciles, clusterReconciles float64
 }
 
 func (m *managerProcess) scrape(ctx context.Context) (managerMetrics, error) {
@@ -299,11 +325,20 @@ func (m *managerProcess) scrape(ctx context.Context) (managerMetrics, error) {
 	if err != nil {
 		return managerMetrics{}, fmt.Errorf("parsing the manager's metrics: %w", err)
 	}
-	return managerMetrics{
-		reconciles:    sumOf(families, "controller_runtime_reconcile_total", map[string]string{labelController: tokenController}),
-		activeWorkers: sumOf(families, "controller_runtime_active_workers", map[string]string{labelController: tokenController}),
-		queueDepth:    sumOf(families, "workqueue_depth", map[string]string{labelName: tokenController}),
-	}, nil
+	var out managerMetrics
+	for _, name := range m.controllers {
+		reconciles := sumOf(families, "controller_runtime_reconcile_total", map[string]string{labelController: name})
+		switch name {
+		case tokenController:
+			out.tokenReconciles = reconciles
+		case clusterController:
+			out.clusterReconciles = reconciles
+		}
+		out.reconciles += reconciles
+		out.activeWorkers += sumOf(families, "controller_runtime_active_workers", map[string]string{labelController: name})
+		out.queueDepth += sumOf(families, "workqueue_depth", map[string]string{labelName: name})
+	}
+	return out, nil
 }
 
 // settle waits until the manager has nothing left to do: an empty work
@@ -332,78 +367,6 @@ func (m *managerProcess) settle(ctx context.Context, quiet, timeout time.Duratio
 		}
 		if err := sleepCtx(ctx, m.clock, 200*time.Millisecond); err != nil {
 			return last, false, err
-		}
-	}
-}
-
-// Memory of a process, from /proc/<pid>/status.
-type memory struct {
-	// rss is VmRSS, hwm VmHWM (the peak RSS), anon RssAnon (the part of
-	// rss that is not the binary's or another file's pages: the heap,
-	// what the Go runtime has not yet given back, the stacks), in bytes.
-	rss, hwm, anon uint64
-}
-
-func processMemory(pid int) (memory, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return memory{}, fmt.Errorf("reading the manager's memory: %w", err)
-	}
-	var out memory
-	for line := range strings.SplitSeq(string(data), "\n") {
-		key, value, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(value)
-		if len(f) != 2 || f[1] != "kB" {
-			continue
-		}
-		kb, err := strconv.ParseUint(f[0], 10, 64)
-		if err != nil {
-			continue
-		}
-		switch key {
-		case "VmRSS":
-			out.rss = kb * 1024
-		case "VmHWM":
-			out.hwm = kb * 1024
-		case "RssAnon":
-			out.anon = kb * 1024
-		}
-	}
-	if out.rss == 0 {
-		return memory{}, errors.New("no VmRSS in /proc/<pid>/status")
-	}
-	return out, nil
-}
-
-// settledMemory waits until the process's RSS has moved by less than 1 MiB
-// for three seconds (the Go runtime keeps returning memory for a while
-// after the work stops), or for at most timeout, and returns it then. clk
-// times the wait.
-func settledMemory(ctx context.Context, clk clock.Clock, pid int, timeout time.Duration) (memory, error) {
-	const band = 1 << 20
-	deadline := clk.Now().Add(timeout)
-	ref, err := processMemory(pid)
-	if err != nil {
-		return memory{}, err
-	}
-	since := clk.Now()
-	for {
-		if err := sleepCtx(ctx, clk, 500*time.Millisecond); err != nil {
-			return ref, err
-		}
-		cur, err := processMemory(pid)
-		if err != nil {
-			return ref, err
-		}
-		if diff := int64(cur.rss) - int64(ref.rss); diff > band || diff < -band {
-			ref, since = cur, clk.Now()
-			continue
-		}
-		if clk.Since(since) >= 3*time.Second || clk.Now().After(deadline) {
-			return cur, nil
 		}
 	}
 }

@@ -114,6 +114,9 @@ func (r *Result) Checks() []Check {
 	if rl := r.RateLimit; rl != nil {
 		out = append(out, Check{Name: "429s from the rate-limited org", Got: float64(rl.RateLimited), Max: TargetRateLimited})
 	}
+	if f := r.ClusterFanout; f != nil {
+		out = append(out, f.checks()...)
+	}
 	return out
 }
 
@@ -178,6 +181,9 @@ func Table(r *Result) string {
 	}
 	if j := r.TenantJunk; j != nil {
 		t.tenantJunk(j)
+	}
+	if f := r.ClusterFanout; f != nil {
+		t.clusterFanout(f)
 	}
 	return t.b.String()
 }

@@ -264,15 +264,21 @@ func readPhase(ctx context.Context, cfg *Config, m *managerProcess, name string,
 
 // accessTokenLength is the length of the access token in t's token Secret.
 func accessTokenLength(ctx context.Context, c client.Client, t *v1.OktaScopedToken) (int, error) {
+	token, err := accessTokenOf(ctx, c, t)
+	return len(token), err
+}
+
+// accessTokenOf is the access token in t's token Secret.
+func accessTokenOf(ctx context.Context, c client.Client, t *v1.OktaScopedToken) (string, error) {
 	var s corev1.Secret
 	if err := c.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: t.TokenSecretName()}, &s); err != nil {
-		return 0, fmt.Errorf("reading a token Secret: %w", err)
+		return "", fmt.Errorf("reading a token Secret: %w", err)
 	}
-	n := len(s.Data[v1.TokenSecretAccessToken])
-	if n == 0 {
-		return 0, fmt.Errorf("the token Secret %s/%s holds no access token", s.Namespace, s.Name)
+	token := string(s.Data[v1.TokenSecretAccessToken])
+	if token == "" {
+		return "", fmt.Errorf("the token Secret %s/%s holds no access token", s.Namespace, s.Name)
 	}
-	return n, nil
+	return token, nil
 }
 
 // jsonSize is the length of obj in JSON, as the benchmark sends it.

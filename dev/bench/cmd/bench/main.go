@@ -20,7 +20,10 @@ limitations under the License.
 // target of issue 9; and, with two orgs side by side, one of them
 // rate-limited, the 429s, the time against the limit and the other org's
 // pace, beside the targets of issue 13; what DPoP's nonce costs; and the
-// manager's memory beside what tenants can make big. The manager runs with
+// manager's memory beside what tenants can make big; and one
+// ClusterOktaScopedToken copied into many namespaces (its time to every
+// copy, token requests and writes per copy, created and rotated). The
+// manager runs with
 // GOMEMLIMIT=134217728 (128 MiB, its Deployment's limit) unless
 // -memory-limit says otherwise. `make bench` runs it; see
 // docs/performance.md.
@@ -30,6 +33,7 @@ limitations under the License.
 //	go run ./dev/bench/cmd/bench -n 50 -unrelated 1000 -scenarios rotation,applied-first
 //	go run ./dev/bench/cmd/bench -n 80 -scenarios rate-limit -rate-limit 120 -other-apps 100 -window-left 15s
 //	go run ./dev/bench/cmd/bench -n 1000 -scenarios dpop,tenant-junk -memory-limit 0
+//	go run ./dev/bench/cmd/bench -scenarios cluster-fanout -cluster-namespaces 500
 package main
 
 import (
@@ -59,6 +63,8 @@ func main() {
 			"Unrelated Secrets in the memory scenario ($BENCH_UNRELATED).")
 		rotating  = flag.Int("rotation-tokens", 20, "ClientCredentials tokens per org in the rotation scenario.")
 		signedIn  = flag.Int("sign-in-tokens", 3, "AuthorizationCode tokens per org in the rotation scenario.")
+		clusterNS = flag.Int("cluster-namespaces", envInt("BENCH_CLUSTER_NAMESPACES", 500),
+			"Namespaces the cluster-fanout scenario's ClusterOktaScopedToken selects ($BENCH_CLUSTER_NAMESPACES).")
 		scenarios = flag.String("scenarios", "", "Comma-separated scenarios to run (default all): "+scenarioNames()+".")
 		binary    = flag.String("manager", "", "A manager binary to measure (default: built from ./cmd).")
 		workDir   = flag.String("dir", "",
@@ -90,7 +96,7 @@ func main() {
 	defer stop()
 	clk := clock.RealClock{}
 	cfg := bench.Config{
-		N: *n, Unrelated: *unrelated, RotationTokens: *rotating, SignInTokens: *signedIn,
+		N: *n, Unrelated: *unrelated, RotationTokens: *rotating, SignInTokens: *signedIn, ClusterNamespaces: *clusterNS,
 		ManagerBinary: *binary, WorkDir: *workDir, Progress: os.Stderr,
 		RateLimitPerMinute: *rateLimit, RateLimitOtherApps: *otherApps, RateLimitWindowLeft: *windowLeft,
 		CPUProfileDir: *cpuProfile, HeapProfileDir: *heapProfile, Clock: clk,
@@ -124,17 +130,25 @@ func main() {
 	}
 }
 
-// describe names the run's size: N when a scenario issued N tokens.
+// describe names the run's size: N when a scenario issued N tokens, and
+// the cluster token's namespaces when it ran.
 func describe(cfg bench.Config, res *bench.Result) string {
-	if res.AppliedFirst == nil && res.DPoP == nil && res.ManagerRunning == nil && res.RateLimit == nil &&
-		res.TenantJunk == nil {
+	var parts []string
+	if res.AppliedFirst != nil || res.DPoP != nil || res.ManagerRunning != nil || res.RateLimit != nil ||
+		res.TenantJunk != nil {
+		parts = append(parts, fmt.Sprintf("N = %d", res.N))
+	}
+	if f := res.ClusterFanout; f != nil {
+		parts = append(parts, fmt.Sprintf("%d namespaces of one cluster token", f.Namespaces))
+	}
+	if len(parts) == 0 {
 		names := make([]string, 0, len(cfg.Scenarios))
 		for _, s := range cfg.Scenarios {
 			names = append(names, string(s))
 		}
 		return "scenarios " + strings.Join(names, ", ")
 	}
-	return fmt.Sprintf("N = %d", res.N)
+	return strings.Join(parts, ", ")
 }
 
 func envInt(name string, def int) int {
