@@ -29,30 +29,18 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
-	"strings"
-	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 )
@@ -93,49 +81,6 @@ type ClusterTokenReconciler struct {
 
 	// copies remembers the copies this process just wrote (copyLedger).
 	copies copyLedger
-}
-
-// copyLedger remembers, for each copy this process wrote, the
-// resourceVersion it replaced and the one it wrote, until the cache shows
-// the write: a pass that starts before the watch has delivered it (the
-// event of another copy's write started it) would otherwise see the old
-// copy and write it again, with a conflict for an answer.
-type copyLedger struct {
-	mu sync.Mutex
-	m  map[types.NamespacedName][2]string
-}
-
-func (l *copyLedger) wrote(key types.NamespacedName, before, after string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil {
-		l.m = map[types.NamespacedName][2]string{}
-	}
-	l.m[key] = [2]string{before, after}
-}
-
-// stale says whether cached (resourceVersion "" when the cache has no
-// copy) is what this process's last write replaced: the cache has not
-// caught up, and the copy is current.
-func (l *copyLedger) stale(key types.NamespacedName, cached string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.m[key]
-	if !ok {
-		return false
-	}
-	if cached == e[0] {
-		return true
-	}
-	delete(l.m, key)
-	return false
-}
-
-// forget drops a deleted copy.
-func (l *copyLedger) forget(key types.NamespacedName) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.m, key)
 }
 
 // SourceName is the name of the OktaScopedToken that obtains a cluster
@@ -293,111 +238,6 @@ func mergeEntries(m, want map[string]string, keys ...string) map[string]string {
 	return m
 }
 
-// stall reports a source that cannot be kept.
-func (run *clusterRun) stall(p sourceProblem) {
-	st := &run.obj.Status
-	st.ObservedGeneration = run.obj.Generation
-	run.setCondition(v1.ConditionReady, metav1.ConditionFalse, p.reason, p.message)
-	run.setCondition(v1.ConditionStalled, metav1.ConditionTrue, p.reason, p.message)
-	meta.RemoveStatusCondition(&st.Conditions, v1.ConditionReconciling)
-}
-
-func (run *clusterRun) setCondition(t string, status metav1.ConditionStatus, reason, message string) {
-	meta.SetStatusCondition(&run.obj.Status.Conditions, metav1.Condition{Type: t, Status: status, Reason: reason,
-		Message: message, ObservedGeneration: run.obj.Generation, LastTransitionTime: metav1.NewTime(run.now)})
-}
-
-// report mirrors the source's status (the token's conditions and times)
-// and says where the token went.
-func (run *clusterRun) report(d distribution) {
-	st := &run.obj.Status
-	st.ObservedGeneration = run.obj.Generation
-	src := run.source
-	if src == nil {
-		return
-	}
-	s := src.Status
-	st.AuthorizationURL, st.AuthorizationExpiresAt, st.AuthorizedSubject = s.AuthorizationURL, s.AuthorizationExpiresAt, s.AuthorizedSubject
-	st.GrantedScopes, st.ExpiresAt, st.RenewalTime = s.GrantedScopes, s.ExpiresAt, s.RenewalTime
-	st.LastRotationTime, st.Rotations = s.LastRotationTime, s.Rotations
-	for _, t := range []string{v1.ConditionReady, v1.ConditionReconciling, v1.ConditionStalled} {
-		if c := meta.FindStatusCondition(s.Conditions, t); c != nil {
-			run.setCondition(t, c.Status, c.Reason, c.Message)
-		} else if t == v1.ConditionReady {
-			run.setCondition(t, metav1.ConditionUnknown, v1.ReasonProgressing, "the token is being obtained")
-		} else {
-			meta.RemoveStatusCondition(&st.Conditions, t)
-		}
-	}
-	st.Targets, st.Served = int32(d.targets), int32(len(d.served))
-	st.Conflicts = firstSorted(d.conflicts)
-	st.Failed = nil
-	for _, ns := range firstSorted(sortedKeys(d.failed)) {
-		st.Failed = append(st.Failed, v1.NamespaceProblem{Namespace: ns, Message: truncate(d.failed[ns], 1024)})
-	}
-	secret := run.obj.CopySecretName()
-	switch {
-	case !d.haveToken:
-		run.setCondition(v1.ConditionDistributed, metav1.ConditionFalse, v1.ReasonWaitingForToken,
-			fmt.Sprintf("no token yet to write into %d namespaces; see Ready", d.targets))
-	case len(d.failed) > 0:
-		run.setCondition(v1.ConditionDistributed, metav1.ConditionFalse, v1.ReasonCopyFailed, fmt.Sprintf(
-			"Secret %s holds the current token in %d of %d namespaces; writing it failed in %d (status.failed), "+
-				"retried in %s%s", secret, len(d.served), d.targets, len(d.failed), copyRetry, conflictNote(d.conflicts, secret)))
-	case len(d.conflicts) > 0:
-		run.setCondition(v1.ConditionDistributed, metav1.ConditionFalse, v1.ReasonSecretConflict, fmt.Sprintf(
-			"Secret %s holds the current token in %d of %d namespaces%s", secret, len(d.served), d.targets,
-			conflictNote(d.conflicts, secret)))
-	default:
-		run.setCondition(v1.ConditionDistributed, metav1.ConditionTrue, v1.ReasonDistributed, fmt.Sprintf(
-			"Secret %s holds the current token in all %d selected namespaces", secret, d.targets))
-	}
-}
-
-func conflictNote(conflicts []string, secret string) string {
-	if len(conflicts) == 0 {
-		return ""
-	}
-	return fmt.Sprintf("; in %d a Secret %s exists that the operator did not write, which it never overwrites "+
-		"(status.conflicts): delete it, or choose another spec.secretName", len(conflicts), secret)
-}
-
-func firstSorted(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	if len(s) > maxListed {
-		s = s[:maxListed]
-	}
-	return s
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-len("…")] + "…"
-}
-
-// patchStatus writes the status when it changed.
-func (run *clusterRun) patchStatus(ctx context.Context) error {
-	if equality.Semantic.DeepEqual(*run.before, run.obj.Status) {
-		return nil
-	}
-	patched := run.obj.DeepCopy()
-	base := run.obj.DeepCopy()
-	base.Status = *run.before
-	return run.r.Status().Patch(ctx, patched, client.MergeFrom(base))
-}
-
 // finalize removes the copies the operator wrote and the source (whose own
 // finalizer revokes the grant, as spec.token.revokeOnDelete says), then
 // lets the cluster token go.
@@ -425,77 +265,4 @@ func (run *clusterRun) finalize(ctx context.Context) (ctrl.Result, error) {
 	patch := client.MergeFromWithOptions(c.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(c, v1.Finalizer)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, c, patch))
-}
-
-// SetupWithManager watches the cluster tokens, their sources, the copies,
-// the sources' token Secrets and the namespaces.
-func (r *ClusterTokenReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	opts := controller.Options{MaxConcurrentReconciles: 2}
-	if r.QueueClock != nil {
-		opts.NewQueue = func(name string, rl workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
-			return workqueue.NewTypedRateLimitingQueueWithConfig(rl, workqueue.TypedRateLimitingQueueConfig[reconcile.Request]{
-				Name: name, Clock: r.QueueClock,
-			})
-		}
-	}
-	namespaceMeta := &metav1.PartialObjectMetadata{}
-	namespaceMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	return ctrl.NewControllerManagedBy(mgr).
-		// Not its own status writes.
-		For(&v1.ClusterOktaScopedToken{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},
-			predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
-		Owns(&v1.OktaScopedToken{}).
-		Owns(&corev1.Secret{}, builder.WithPredicates(predicate.Funcs{DeleteFunc: func(e event.DeleteEvent) bool {
-			r.copies.forget(client.ObjectKeyFromObject(e.Object))
-			return true
-		}})).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.clusterTokenOfSourceSecret)).
-		WatchesMetadata(namespaceMeta, handler.EnqueueRequestsFromMapFunc(r.allClusterTokens),
-			builder.WithPredicates(namespaceChanged())).
-		WithOptions(opts).
-		Named("clusteroktascopedtoken").
-		Complete(r)
-}
-
-// clusterTokenOfSourceSecret maps a source's token Secret (controlled by an
-// OktaScopedToken named cluster-*) to its cluster token.
-func (r *ClusterTokenReconciler) clusterTokenOfSourceSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	ref := metav1.GetControllerOfNoCopy(o)
-	if ref == nil || ref.Kind != "OktaScopedToken" || !strings.HasPrefix(ref.Name, sourcePrefix) {
-		return nil
-	}
-	src := &v1.OktaScopedToken{}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: o.GetNamespace(), Name: ref.Name}, src); err != nil {
-		return nil
-	}
-	if owner := metav1.GetControllerOfNoCopy(src); owner != nil && owner.Kind == "ClusterOktaScopedToken" {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: owner.Name}}}
-	}
-	return nil
-}
-
-// allClusterTokens enqueues every cluster token: a namespace appeared,
-// changed its labels or went.
-func (r *ClusterTokenReconciler) allClusterTokens(ctx context.Context, _ client.Object) []reconcile.Request {
-	var list v1.ClusterOktaScopedTokenList
-	if err := r.List(ctx, &list); err != nil {
-		log.FromContext(ctx).Error(err, "listing ClusterOktaScopedTokens")
-		return nil
-	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for _, c := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: c.Name}})
-	}
-	return out
-}
-
-// namespaceChanged passes a namespace's creation, deletion, label change or
-// start of deletion.
-func namespaceChanged() predicate.Predicate {
-	return predicate.Funcs{
-		UpdateFunc: func(e event.UpdateEvent) bool {
-			return !maps.Equal(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels()) ||
-				e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
-		},
-	}
 }

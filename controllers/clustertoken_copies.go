@@ -40,6 +40,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
+	"github.com/okta-token-operator/okta-token-operator/internal/okta"
 	"github.com/okta-token-operator/okta-token-operator/internal/state"
 )
 
@@ -286,31 +287,17 @@ func (run *clusterRun) restartWorkloads(ctx context.Context, served []string) ti
 		return time.Time{}
 	}
 	issued := run.source.Status.LastRotationTime.Time
-	if last := st.LastRolloutRestartTime; last != nil && !issued.After(last.Time) {
+	restarters := make([]restarter, 0, len(served))
+	for _, ns := range served {
+		restarters = append(restarters, restarter{reader: run.r.APIReader, writer: run.r.Client, namespace: ns,
+			secret: run.obj.CopySecretName(), now: run.now, qualified: true})
+	}
+	res, ran := restartForToken(ctx, restarters, targets, issued, &st.LastRolloutRestartTime)
+	if !ran {
 		return time.Time{}
 	}
-	at := run.now
-	if issued.After(at) {
-		at = issued
-	}
-	var res restartResults
-	for _, ns := range served {
-		rs := restarter{reader: run.r.APIReader, writer: run.r.Client, namespace: ns, secret: run.obj.CopySecretName(), now: run.now}
-		for _, t := range targets {
-			tr := rs.restart(ctx, t, issued, at)
-			tr.name = ns + "/" + tr.name
-			res.add(tr)
-		}
-	}
-	if len(res.waiting) == 0 {
-		done := metav1.NewTime(at)
-		if !res.latest.IsZero() {
-			done = metav1.NewTime(res.latest)
-		}
-		st.LastRolloutRestartTime = &done
-	}
 	if rep := res.report(run.obj.CopySecretName(), issued); rep != nil {
-		run.setCondition(v1.ConditionRolloutRestarted, rep.status, rep.reason, truncate(rep.message, 4096))
+		run.setCondition(v1.ConditionRolloutRestarted, rep.status, rep.reason, okta.Sanitize(rep.message, 4096))
 	}
 	return res.next
 }

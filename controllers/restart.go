@@ -84,36 +84,55 @@ func (run *reconcileRun) restartWorkloads(ctx context.Context) (outcome, error) 
 	if !run.state.Grant.HasToken() || st.LastRotationTime == nil {
 		return outcome{}, nil
 	}
-	last := st.LastRolloutRestartTime
-	if last != nil && !st.LastRotationTime.After(last.Time) {
-		// Done for this token.
-		return outcome{}, nil
-	}
-	// issued is the token in the Secret. A restart for it is recorded no
-	// earlier than it was issued: its issue time is the clock's after Okta
-	// answered, the pass's time the clock's before.
-	issued := st.LastRotationTime.Time
-	at := run.now
-	if issued.After(at) {
-		at = issued
-	}
 	rs := restarter{reader: run.r.APIReader, writer: run.r.Client, namespace: run.obj.Namespace,
 		secret: run.obj.TokenSecretName(), now: run.now}
-	var res restartResults
-	for _, t := range targets {
-		res.add(rs.restart(ctx, t, issued, at))
+	res, ran := restartForToken(ctx, []restarter{rs}, targets, st.LastRotationTime.Time, &st.LastRolloutRestartTime)
+	if !ran {
+		return outcome{}, nil
+	}
+	return outcome{at: res.next, rollout: res.report(run.obj.TokenSecretName(), st.LastRotationTime.Time)}, nil
+}
+
+// restartForToken restarts targets in each restarter's namespace once for
+// the token issued at issued, unless *last says that was done already
+// (ran is then false). *last becomes the time it was done once no target
+// waits.
+func restartForToken(ctx context.Context, restarters []restarter, targets []v1.RolloutRestartTarget, issued time.Time,
+	last **metav1.Time) (res restartResults, ran bool) {
+	if *last != nil && !issued.After((*last).Time) {
+		return res, false
+	}
+	for _, rs := range restarters {
+		// A restart for the token is recorded no earlier than it was
+		// issued: its issue time is the clock's after Okta answered, the
+		// pass's time the clock's before.
+		at := rs.now
+		if issued.After(at) {
+			at = issued
+		}
+		for _, t := range targets {
+			tr := rs.restart(ctx, t, issued, at)
+			if rs.qualified {
+				tr.name = rs.namespace + "/" + tr.name
+			}
+			res.add(tr)
+		}
 	}
 	if len(res.waiting) == 0 {
 		// Done for this token: recorded as the latest restart a target had
 		// (not the pass's time, which may be later than the next token when
-		// the pass runs late), or now when none was restarted.
-		done := metav1.NewTime(at)
-		if !res.latest.IsZero() {
-			done = metav1.NewTime(res.latest)
+		// the pass runs late), or then when none was restarted.
+		done := issued
+		if len(restarters) > 0 && restarters[0].now.After(done) {
+			done = restarters[0].now
 		}
-		st.LastRolloutRestartTime = &done
+		if !res.latest.IsZero() {
+			done = res.latest
+		}
+		t := metav1.NewTime(done)
+		*last = &t
 	}
-	return outcome{at: res.next, rollout: res.report(run.obj.TokenSecretName(), issued)}, nil
+	return res, true
 }
 
 // targetState is what became of one restart target in a pass.
@@ -155,6 +174,9 @@ type restarter struct {
 	// secret is the token Secret a workload must use to be restarted.
 	secret string
 	now    time.Time
+	// qualified names the workloads with their namespace in the
+	// condition (a cluster token restarts in many).
+	qualified bool
 }
 
 // restart restarts one target unless it does not use the token Secret, was

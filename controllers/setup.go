@@ -29,6 +29,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -87,16 +88,7 @@ func (r *OktaScopedTokenReconciler) SetupWithManager(
 	})
 	opts := controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}
 	if r.QueueClock != nil {
-		// Tests drive time with a fake clock; the work queue must follow
-		// it, or a RequeueAfter computed from fake time would wait in
-		// real time.
-		opts.NewQueue = func(
-			name string, rl workqueue.TypedRateLimiter[reconcile.Request],
-		) workqueue.TypedRateLimitingInterface[reconcile.Request] {
-			return workqueue.NewTypedRateLimitingQueueWithConfig(rl, workqueue.TypedRateLimitingQueueConfig[reconcile.Request]{
-				Name: name, Clock: r.QueueClock,
-			})
-		}
+		opts.NewQueue = queueOnClock(r.QueueClock)
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1.OktaScopedToken{}, builder.WithPredicates(r.worthAPass())).
@@ -174,4 +166,15 @@ func stateSecretOwner(_ context.Context, o client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: owner}}
 	}
 	return nil
+}
+
+// queueOnClock is a controller's work queue driven by clk: tests drive time
+// with a fake clock, and the queue must follow it, or a RequeueAfter
+// computed from fake time would wait in real time.
+func queueOnClock(clk clock.WithTicker) func(string, workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+	return func(name string, rl workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+		return workqueue.NewTypedRateLimitingQueueWithConfig(rl, workqueue.TypedRateLimitingQueueConfig[reconcile.Request]{
+			Name: name, Clock: clk,
+		})
+	}
 }

@@ -91,14 +91,17 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	// Secret's owner may be in it); a Secret whose owner is not found is
 	// cached trimmed, and read live the one time a pass needs it.
 	var tokens client.Reader
-	tokenOf := func(namespace, name string) *v1.OktaScopedToken {
+	lookup := func(key types.NamespacedName, obj client.Object) bool {
 		if tokens == nil {
-			return nil
+			return false
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
+		return tokens.Get(ctx, key, obj) == nil
+	}
+	tokenOf := func(namespace, name string) *v1.OktaScopedToken {
 		obj := &v1.OktaScopedToken{}
-		if err := tokens.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, obj); err != nil {
+		if !lookup(types.NamespacedName{Namespace: namespace, Name: name}, obj) {
 			return nil
 		}
 		return obj
@@ -106,13 +109,8 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	clusterTokenOf := func(name string) *v1.ClusterOktaScopedToken {
 		// Without cluster tokens there is no informer for them to ask
 		// (and a namespaced operator may not start one).
-		if tokens == nil || !o.ClusterTokens {
-			return nil
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
 		obj := &v1.ClusterOktaScopedToken{}
-		if err := tokens.Get(ctx, types.NamespacedName{Name: name}, obj); err != nil {
+		if !o.ClusterTokens || !lookup(types.NamespacedName{Name: name}, obj) {
 			return nil
 		}
 		return obj

@@ -332,14 +332,9 @@ func TestSecretTemplateData(t *testing.T) {
 // (client_secret_basic) and gets a token for the server's custom scopes.
 func TestClientCredentialsWithAClientSecret(t *testing.T) {
 	g := NewWithT(t)
-	ctx := context.Background()
 	f := serviceFixture(t, time.Minute, oktadev.Config{})
-	g.Expect(f.srv.AddAuthorizationServer(oktadev.AuthorizationServer{ID: "default", Scopes: []string{"logs:read"}})).To(Succeed())
 	const clientID, secret = "0oaservicesecret", "service-app-client-secret-value"
-	remember(secret)
-	g.Expect(f.srv.AddServiceClient(oktadev.ServiceClient{ID: clientID, Secret: secret})).To(Succeed())
-	g.Expect(env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "okta-service-app", Namespace: f.ns},
-		StringData: map[string]string{"clientSecret": secret}})).To(Succeed())
+	f.customServerApp(f.ns, "default", clientID, secret, "logs:read")
 	obj := f.create(&v1.OktaScopedToken{
 		ObjectMeta: metav1.ObjectMeta{Name: "logs-reader", Namespace: f.ns},
 		Spec: v1.OktaScopedTokenSpec{

@@ -17,12 +17,10 @@ limitations under the License.
 package controller
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
@@ -37,14 +35,9 @@ import (
 // out the stall.
 func TestScopesNotGrantedAtACustomServer(t *testing.T) {
 	g := NewWithT(t)
-	ctx := context.Background()
 	f := serviceFixture(t, time.Minute, oktadev.Config{})
-	g.Expect(f.srv.AddAuthorizationServer(oktadev.AuthorizationServer{ID: "logs", Scopes: []string{"logs:read"}})).To(Succeed())
-	const clientID, secret = "0oacustomscopes", "custom-server-client-secret-value"
-	remember(secret)
-	g.Expect(f.srv.AddServiceClient(oktadev.ServiceClient{ID: clientID, Secret: secret})).To(Succeed())
-	g.Expect(env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "okta-service-app", Namespace: f.ns},
-		StringData: map[string]string{"clientSecret": secret}})).To(Succeed())
+	const clientID = "0oacustomscopes"
+	f.customServerApp(f.ns, "logs", clientID, "custom-server-client-secret-value", "logs:read")
 	obj := f.create(&v1.OktaScopedToken{
 		ObjectMeta: metav1.ObjectMeta{Name: "logs-writer", Namespace: f.ns},
 		Spec: v1.OktaScopedTokenSpec{

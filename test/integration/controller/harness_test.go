@@ -559,3 +559,22 @@ func (w *teeWriter) Write(p []byte) (int, error) {
 	_, _ = w.b.Write(p)
 	return w.a.Write(p)
 }
+
+// customServerApp registers a custom authorization server serverID with
+// scopes and a service app that authenticates there with secret, and puts
+// the secret into Secret okta-service-app (key clientSecret) in namespace.
+func (f *fixture) customServerApp(namespace, serverID, clientID, secret string, scopes ...string) {
+	f.t.Helper()
+	remember(secret)
+	if err := f.srv.AddAuthorizationServer(oktadev.AuthorizationServer{ID: serverID, Scopes: scopes}); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.srv.AddServiceClient(oktadev.ServiceClient{ID: clientID, Secret: secret}); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := env.Client.Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "okta-service-app", Namespace: namespace},
+		StringData: map[string]string{"clientSecret": secret}}); err != nil {
+		f.t.Fatal(err)
+	}
+}

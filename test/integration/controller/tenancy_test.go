@@ -62,12 +62,8 @@ func TestJunkSignInsDoNotStarveAnotherNamespace(t *testing.T) {
 
 	// The victim: three service-app tokens at the org's custom
 	// authorization server (the same org, so the same budget).
-	g.Expect(f.srv.AddAuthorizationServer(oktadev.AuthorizationServer{ID: "default", Scopes: []string{"logs:read"}})).To(Succeed())
-	const clientID, secret = "0oavictimservice", "victim-service-app-secret"
-	remember(secret)
-	g.Expect(f.srv.AddServiceClient(oktadev.ServiceClient{ID: clientID, Secret: secret})).To(Succeed())
-	g.Expect(env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "okta-service-app", Namespace: victimNS},
-		StringData: map[string]string{"clientSecret": secret}})).To(Succeed())
+	const clientID = "0oavictimservice"
+	f.customServerApp(victimNS, "default", clientID, "victim-service-app-secret", "logs:read")
 	var victims []*v1.OktaScopedToken
 	for i := range 3 {
 		obj := &v1.OktaScopedToken{
