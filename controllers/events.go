@@ -36,6 +36,6 @@ func (r *OktaScopedTokenReconciler) eventf(obj *v1.OktaScopedToken, eventType, r
 	r.EventLog.Info(msg, "reason", reason, "type", eventType,
 		"oktascopedtoken", client.ObjectKeyFromObject(obj).String())
 	if r.Recorder != nil {
-		r.Recorder.Eventf(obj, nil, eventType, reason, reason, "%s", msg)
+		r.Recorder.Event(obj, eventType, reason, msg)
 	}
 }

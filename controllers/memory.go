@@ -156,6 +156,16 @@ func (k *keyed[V]) store(key types.NamespacedName, v V) {
 	k.m[key] = v
 }
 
+// replaceIf stores v under key only while the entry there is one still
+// accepts.
+func (k *keyed[V]) replaceIf(key types.NamespacedName, v V, still func(V) bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if old, ok := k.m[key]; ok && still(old) {
+		k.m[key] = v
+	}
+}
+
 func (k *keyed[V]) delete(key types.NamespacedName) {
 	k.mu.Lock()
 	defer k.mu.Unlock()

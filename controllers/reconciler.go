@@ -41,11 +41,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
 	"github.com/okta-token-operator/okta-token-operator/internal/budget"
@@ -67,7 +67,7 @@ type OktaScopedTokenReconciler struct {
 	// may reference (name and resourceVersion, nothing else): enough to
 	// know whether credentials changed without reading them.
 	ReferencedSecrets client.Reader
-	Recorder          recorder.EventRecorder
+	Recorder          record.EventRecorder
 	// EventLog logs every Event as it is recorded (the zero value discards).
 	EventLog  logr.Logger
 	Clock     clock.PassiveClock
@@ -106,7 +106,7 @@ type OktaScopedTokenReconciler struct {
 // +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens/status,verbs=patch
 // +kubebuilder:rbac:groups=oktatoken.dev,resources=oktascopedtokens/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
 // Reconcile runs one pass over one OktaScopedToken.
 func (r *OktaScopedTokenReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

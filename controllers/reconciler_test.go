@@ -35,7 +35,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/tools/record"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -61,12 +61,12 @@ func testResource() *v1.OktaScopedToken {
 }
 
 // testRun is a pass over a resource with a fake client and recorder.
-func testRun(t *testing.T, obj *v1.OktaScopedToken, objs ...client.Object) (*reconcileRun, *writeCounter, *events.FakeRecorder) {
+func testRun(t *testing.T, obj *v1.OktaScopedToken, objs ...client.Object) (*reconcileRun, *writeCounter, *record.FakeRecorder) {
 	t.Helper()
 	writes := &writeCounter{}
 	c := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(append(objs, obj)...).
 		WithStatusSubresource(&v1.OktaScopedToken{}).WithInterceptorFuncs(writes.funcs()).Build()
-	rec := events.NewFakeRecorder(20)
+	rec := record.NewFakeRecorder(20)
 	r := &OktaScopedTokenReconciler{Client: c, APIReader: c, Recorder: rec, Clock: clocktesting.NewFakeClock(now),
 		StateNamespace: "okta-token-operator-system"}
 	run := &reconcileRun{r: r, obj: obj, key: types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}, now: now,

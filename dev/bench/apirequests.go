@@ -44,11 +44,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 )
 
 // RequestKey is one series of apiserver_request_total, reduced to what the
@@ -195,6 +197,28 @@ func counted(k RequestKey) bool {
 // Loopback requests carry no code, so they are taken from the series of
 // their verb and resource with the most requests first (in practice they
 // touch only resources the operator does not: leases, endpoints).
+// eventsWritten waits until the API server's count of Event writes has
+// stood still for quiet (or timeout has passed): the manager's recorder
+// writes Events from a queue, after the passes that record them.
+func eventsWritten(ctx context.Context, clk clock.Clock, hc *http.Client, host string, quiet, timeout time.Duration) error {
+	deadline, last, since := clk.Now().Add(timeout), -1.0, clk.Now()
+	for {
+		c, err := scrapeAPIServer(ctx, hc, host)
+		if err != nil {
+			return err
+		}
+		if n := c.requests.Events(); n != last {
+			last, since = n, clk.Now()
+		}
+		if clk.Since(since) >= quiet || clk.Now().After(deadline) {
+			return nil
+		}
+		if err := sleepCtx(ctx, clk, 500*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
 func managerRequests(before, after apiServerCounters, benchmark RequestCounts) RequestCounts {
 	out := RequestCounts{}
 	for k, v := range after.requests {

@@ -108,7 +108,7 @@ type Config struct {
 	ManagerArgs []string
 	// MemoryLimit is the manager's GOMEMLIMIT in bytes, the plain number a
 	// Pod's resourceFieldRef on limits.memory gives (the manager sets Go's
-	// soft limit to 90% of it); default DefaultMemoryLimit, negative for
+	// soft limit 32 MiB below it); default DefaultMemoryLimit, negative for
 	// none. A GOMEMLIMIT in the benchmark's own environment never reaches
 	// the manager.
 	MemoryLimit int64

@@ -34,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/utils/clock"
@@ -99,6 +100,9 @@ type managerProcess struct {
 	waitErr        error
 	// scanned is done once the log scanner has read all output.
 	scanned sync.WaitGroup
+	// eventsDropped counts the Events the manager's recorder logged as
+	// dropped (its queue was full).
+	eventsDropped atomic.Int64
 }
 
 // managerOptions are what one run of the manager needs.
@@ -209,7 +213,7 @@ func startManager(ctx context.Context, o managerOptions) (*managerProcess, error
 
 // managerEnv is environ for the manager: GOMEMLIMIT set to limit bytes, as
 // a plain number (what a Pod's resourceFieldRef on limits.memory gives, of
-// which the manager takes 90%), or none when limit ≤ 0. environ's own
+// which the manager keeps 32 MiB for what Go does not count), or none when limit ≤ 0. environ's own
 // GOMEMLIMIT is dropped either way, so the limit measured is the one the
 // run reports.
 func managerEnv(environ []string, limit int64) []string {
@@ -237,6 +241,9 @@ func (m *managerProcess) scanLog(r io.Reader) {
 	for sc.Scan() {
 		line := sc.Text()
 		_, _ = w.WriteString(line + "\n")
+		if strings.Contains(line, "dropped event") {
+			m.eventsDropped.Add(1)
+		}
 		if len(waiting) == 0 || !strings.Contains(line, "Starting workers") {
 			continue
 		}

@@ -51,6 +51,9 @@ type StartupResult struct {
 	Reconciles float64
 	// Requests are the manager's requests to the API server, by series.
 	Requests RequestCounts
+	// EventsDropped are the Events the manager's recorder dropped, its
+	// queue full, by its log.
+	EventsDropped int64
 	// TokenRequests are the orgs' token-endpoint answers, per org.
 	TokenRequests map[string]TokenRequests
 	// DPoP: the tokens were DPoP-bound, and every app required DPoP.
@@ -302,7 +305,11 @@ func runStartup(ctx context.Context, cfg *Config, binary string, mode startupMod
 		return nil, err
 	}
 	res.Settled = settled
+	if err := eventsWritten(ctx, cfg.Clock, hc, benchCfg.Host, 2*time.Second, time.Minute); err != nil {
+		return nil, err
+	}
 	res.Reconciles = final.reconciles - reconciled
+	res.EventsDropped = m.eventsDropped.Load()
 	res.CPU = sampler.sample().Sub(cpuBefore)
 	// The informer's watch is the benchmark's last request; stop it so
 	// that nothing of the benchmark's is in flight during the scrape.

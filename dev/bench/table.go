@@ -259,7 +259,7 @@ func (t *table) startup(s *StartupResult, from string) {
 		fmt.Sprintf("≤ %.1f", float64(TargetReconcilesPerToken)), metWord(s.ReconcilesPerToken() <= TargetReconcilesPerToken))
 	t.row("GETs per token (of which 404)", fmt.Sprintf("%.2f (%.2f)", s.GetsPerToken(), s.NotFoundPerToken()),
 		fmt.Sprintf("≤ %d", TargetGetsPerToken), metWord(s.GetsPerToken() <= TargetGetsPerToken))
-	t.row("writes per token, Events included", fmt.Sprintf("%.2f (Events %.2f)", s.WritesPerToken(), s.perToken(s.Requests.Events())),
+	t.row("writes per token, Events included", fmt.Sprintf("%.2f (Events %.2f, %d dropped)", s.WritesPerToken(), s.perToken(s.Requests.Events()), s.EventsDropped),
 		fmt.Sprintf("≤ %d", TargetWritesPerToken), metWord(s.WritesPerToken() <= TargetWritesPerToken))
 	for _, k := range s.Requests.Sorted() {
 		t.row("· "+k.String(), fmt.Sprintf("%.2f per token (%.0f)", s.PerToken(k), s.Requests[k]), "", "")

@@ -334,7 +334,7 @@ func (s *Server) eventf(obj *v1.OktaScopedToken, eventType, reason, format strin
 	msg := fmt.Sprintf(format, args...)
 	s.Log.Info(msg, "reason", reason, "type", eventType, "oktascopedtoken", client.ObjectKeyFromObject(obj).String())
 	if s.Recorder != nil {
-		s.Recorder.Eventf(obj, nil, eventType, reason, reason, "%s", msg)
+		s.Recorder.Event(obj, eventType, reason, msg)
 	}
 }
 

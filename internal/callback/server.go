@@ -34,9 +34,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/okta-token-operator/okta-token-operator/internal/budget"
 	"github.com/okta-token-operator/okta-token-operator/internal/creds"
@@ -62,7 +62,7 @@ type Server struct {
 	// SecretPolicy says which referenced Secrets may be read.
 	SecretPolicy creds.Policy
 	// Recorder records Events about resources (a refused sign-in).
-	Recorder recorder.EventRecorder
+	Recorder record.EventRecorder
 	// Budget paces token requests per Okta org; a code exchange goes
 	// first (a person is waiting). Nil: unpaced.
 	Budget *budget.Budget

@@ -19,12 +19,11 @@ limitations under the License.
 package metrics
 
 import (
-	"context"
+	"iter"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	v1 "github.com/okta-token-operator/okta-token-operator/api/v1alpha1"
@@ -106,15 +105,16 @@ var tokens = &tokenCollector{}
 
 type tokenCollector struct {
 	mu     sync.RWMutex
-	source client.Reader
+	source iter.Seq[*v1.OktaScopedToken]
 }
 
-// SetTokenSource makes the per-resource series those of the resources r
-// (the manager's cache) holds.
-func SetTokenSource(r client.Reader) {
+// SetTokenSource makes the per-resource series those of the resources
+// each yields (the manager's cache, read and not copied: the objects must
+// not be changed).
+func SetTokenSource(each iter.Seq[*v1.OktaScopedToken]) {
 	tokens.mu.Lock()
 	defer tokens.mu.Unlock()
-	tokens.source = r
+	tokens.source = each
 }
 
 func (c *tokenCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -130,15 +130,7 @@ func (c *tokenCollector) Collect(ch chan<- prometheus.Metric) {
 	if source == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var list v1.OktaScopedTokenList
-	// The cache's own objects, read and not kept: nothing is copied.
-	if err := source.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
-		return
-	}
-	for i := range list.Items {
-		obj := &list.Items[i]
+	for obj := range source {
 		ns, name := obj.Namespace, obj.Name
 		st := &obj.Status
 		if st.ExpiresAt != nil {

@@ -22,8 +22,8 @@ import (
 )
 
 // TestApplyMemoryLimit: the bytes a Pod's resourceFieldRef gives become a
-// soft limit of 90% of them; a limit written with a unit, or none, is left
-// to the runtime.
+// soft limit 32 MiB below them (at least a tenth below, at most half); a
+// limit written with a unit, or none, is left to the runtime.
 func TestApplyMemoryLimit(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(before) })
@@ -31,7 +31,9 @@ func TestApplyMemoryLimit(t *testing.T) {
 		env  string
 		want int64
 	}{
-		"from limits.memory, 128Mi":   {env: "134217728", want: 120795955},
+		"from limits.memory, 128Mi":   {env: "134217728", want: 96 << 20},
+		"1Gi: a tenth is more":        {env: "1073741824", want: 1073741824 - 107374182},
+		"48Mi: at most half":          {env: "50331648", want: 24 << 20},
 		"written by hand with a unit": {env: "128MiB", want: before},
 		"not set":                     {env: "", want: before},
 		"zero":                        {env: "0", want: before},

@@ -150,7 +150,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
 	tokens = mgr.GetCache()
-	metrics.SetTokenSource(mgr.GetCache())
+	metrics.SetTokenSource(cachedTokens(mgr.GetCache()))
 	clients, err := newOktaClients(&o)
 	if err != nil {
 		return nil, err
@@ -165,11 +165,15 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	if err := mgr.Add(referencedCache); err != nil {
 		return nil, err
 	}
+	events, err := eventRecorder(cfg, scheme.Scheme, mgr)
+	if err != nil {
+		return nil, fmt.Errorf("starting the Event recorder: %w", err)
+	}
 	rec := &controllers.OktaScopedTokenReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		ReferencedSecrets:       referencedCache,
-		Recorder:                mgr.GetEventRecorder("okta-token-operator"),
+		Recorder:                events,
 		EventLog:                mgr.GetLogger().WithName("events"),
 		Clock:                   o.Clock,
 		Okta:                    clients.oktaClient,
@@ -221,7 +225,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 			CallbackURL:    o.CallbackURL,
 			Log:            mgr.GetLogger().WithName("callback"),
 			SecretPolicy:   creds.Policy{RequireLabel: o.RequireSecretLabel},
-			Recorder:       mgr.GetEventRecorder("okta-token-operator"),
+			Recorder:       events,
 			Budget:         clients.orgBudget,
 		}
 		if err := mgr.Add(cb); err != nil {

@@ -81,7 +81,7 @@ func main() {
 		windowLeft = flag.Duration("window-left", 0,
 			"How long the limited org's rate-limit window has left at the apply (default: wherever it falls).")
 		memoryLimit = flag.Int64("memory-limit", envInt64("BENCH_MEMORY_LIMIT", bench.DefaultMemoryLimit),
-			"The manager's GOMEMLIMIT in bytes, as a Pod's memory limit gives it (the manager takes 90%); "+
+			"The manager's GOMEMLIMIT in bytes, as a Pod's memory limit gives it (the manager keeps 32 MiB of it for what Go does not count); "+
 				"0 for none ($BENCH_MEMORY_LIMIT).")
 		heapProfile = flag.String("heapprofile", "",
 			"A folder for the manager's heap profile once each issuing scenario and tenant-junk has settled "+
