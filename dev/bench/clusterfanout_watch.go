@@ -25,7 +25,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -47,8 +46,7 @@ type copyWatch struct {
 	secretName string
 	targets    map[string]bool
 	clock      clock.Clock // times the copies' arrival and the wait for them
-	cancel     context.CancelFunc
-	done       chan struct{}
+	informerRun
 
 	mu sync.Mutex
 	// tokens and versions are each selected namespace's copy: its access
@@ -83,27 +81,13 @@ func watchCopies(ctx context.Context, clk clock.Clock, cfg *rest.Config, secretN
 	if err != nil {
 		return nil, fmt.Errorf("watching the copies: %w", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	w := &copyWatch{secretName: secretName, targets: map[string]bool{}, clock: clk, cancel: cancel, done: make(chan struct{}),
+	w := &copyWatch{secretName: secretName, targets: map[string]bool{}, clock: clk,
 		tokens: map[string]string{}, versions: map[string]string{}, strays: map[string]bool{}, arrived: make(chan struct{})}
 	for _, ns := range targets {
 		w.targets[ns] = true
 	}
-	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    w.observe,
-		UpdateFunc: func(_, obj any) { w.observe(obj) },
-		DeleteFunc: w.forget,
-	}); err != nil {
-		cancel()
-		return nil, err
-	}
-	go func() {
-		defer close(w.done)
-		_ = c.Start(ctx)
-	}()
-	if !c.WaitForCacheSync(ctx) {
-		cancel()
-		return nil, errors.New("the benchmark's informer of copies did not sync")
+	if w.informerRun, err = runInformer(ctx, c, inf, w.observe, w.forget); err != nil {
+		return nil, fmt.Errorf("the copies: %w", err)
 	}
 	return w, nil
 }
@@ -238,10 +222,4 @@ func (w *copyWatch) state() (tokens map[string]int, changes int, strays []string
 		strays = append(strays, ns)
 	}
 	return tokens, w.changes, strays
-}
-
-// stop ends the informer and its watch.
-func (w *copyWatch) stop() {
-	w.cancel()
-	<-w.done
 }

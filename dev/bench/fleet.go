@@ -184,10 +184,9 @@ feed:
 // readyWatch follows the OktaScopedTokens through an informer and notes
 // when the last of them became Ready=True, in all and per org.
 type readyWatch struct {
-	want   int
-	clock  clock.Clock // times the tokens' Ready and the wait for them
-	cancel context.CancelFunc
-	done   chan struct{}
+	want  int
+	clock clock.Clock // times the tokens' Ready and the wait for them
+	informerRun
 	// orgOf maps a namespace to its org; orgWant counts each org's tokens.
 	orgOf   map[string]string
 	orgWant map[string]int
@@ -219,8 +218,7 @@ func watchReady(ctx context.Context, clk clock.Clock, cfg *rest.Config, namespac
 	if err != nil {
 		return nil, fmt.Errorf("watching OktaScopedTokens: %w", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	w := &readyWatch{clock: clk, cancel: cancel, done: make(chan struct{}),
+	w := &readyWatch{clock: clk,
 		orgOf: map[string]string{}, orgWant: map[string]int{}, orgReady: map[string]int{}, orgAt: map[string]time.Time{},
 		ready: map[string]bool{}, allReady: make(chan struct{}), reasons: map[string]string{}, stalled: map[string]string{}}
 	for _, ns := range namespaces {
@@ -228,23 +226,45 @@ func watchReady(ctx context.Context, clk clock.Clock, cfg *rest.Config, namespac
 		w.orgOf[ns.name] = ns.org.name
 		w.orgWant[ns.org.name] += ns.tokens
 	}
-	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    w.observe,
-		UpdateFunc: func(_, obj any) { w.observe(obj) },
-		DeleteFunc: w.forget,
-	}); err != nil {
-		cancel()
+	if w.informerRun, err = runInformer(ctx, c, inf, w.observe, w.forget); err != nil {
 		return nil, err
 	}
+	return w, nil
+}
+
+// informerRun is a benchmark informer's cache, started: stop ends it.
+type informerRun struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// runInformer hands inf's adds and updates to observe and its deletes to
+// forget, starts c, and returns once c has synced.
+func runInformer(ctx context.Context, c cache.Cache, inf cache.Informer, observe, forget func(any)) (informerRun, error) {
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    observe,
+		UpdateFunc: func(_, obj any) { observe(obj) },
+		DeleteFunc: forget,
+	}); err != nil {
+		return informerRun{}, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	run := informerRun{cancel: cancel, done: make(chan struct{})}
 	go func() {
-		defer close(w.done)
+		defer close(run.done)
 		_ = c.Start(ctx)
 	}()
 	if !c.WaitForCacheSync(ctx) {
-		cancel()
-		return nil, errors.New("the benchmark's informer did not sync")
+		run.stop()
+		return informerRun{}, errors.New("the benchmark's informer did not sync")
 	}
-	return w, nil
+	return run, nil
+}
+
+// stop ends the informer and its watch.
+func (r informerRun) stop() {
+	r.cancel()
+	<-r.done
 }
 
 func (w *readyWatch) observe(obj any) {
@@ -380,10 +400,4 @@ func (w *readyWatch) progress() string {
 		reasons[r]++
 	}
 	return fmt.Sprintf("%d of %d tokens Ready; the others' Ready reasons: %v", len(w.ready), w.want, reasons)
-}
-
-// stop ends the informer and its watch.
-func (w *readyWatch) stop() {
-	w.cancel()
-	<-w.done
 }
